@@ -1,0 +1,1 @@
+"""Safe Community: community policing and grassroots governance."""

@@ -1,0 +1,3 @@
+from safecommunity.cli import main
+
+main()

@@ -1,0 +1,157 @@
+"""Reads for teams, scoped through the beats a record belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from safecommunity.accounts.models import User
+from safecommunity.accounts.scope import scope_filter
+from safecommunity.places.models import Beat, PoliceOffice
+from safecommunity.places.selectors import beat_list, office_list
+from safecommunity.teams.models import Assignment, CommitteePost, DutyShift, Staff, StaffKind
+
+# The 1+2+N rule.
+MIN_COMMUNITY_WORKERS = 2
+MIN_GRID_WORKERS = 1
+
+
+def staff_list(*, user: User, kind: str | None = None) -> QuerySet[Staff]:
+    qs = scope_filter(Staff.objects.all(), user, via="assignments__path", distinct=True)
+    return qs.filter(kind=kind) if kind else qs
+
+
+def staff_get(*, user: User, pk: int) -> Staff:
+    return get_object_or_404(staff_list(user=user), pk=pk)
+
+
+def beat_team(*, user: User, beat: Beat) -> QuerySet[Assignment]:
+    """The team of one beat (the beat must already have been fetched through scope)."""
+    return scope_filter(
+        Assignment.objects.filter(beat=beat).select_related("staff"), user
+    ).order_by("-responsible", "kind", "staff__name")
+
+
+@dataclass
+class BeatCompliance:
+    beat: Beat
+    officers: int
+    community_workers: int
+    grid_workers: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _annotated_beats(beats: QuerySet[Beat]) -> QuerySet[Beat]:
+    return beats.annotate(
+        n_officers=Count(
+            "assignments",
+            filter=Q(assignments__kind=StaffKind.COMMUNITY_OFFICER, assignments__responsible=True),
+        ),
+        n_workers=Count("assignments", filter=Q(assignments__kind=StaffKind.COMMUNITY_WORKER)),
+        n_grid=Count("assignments", filter=Q(assignments__kind=StaffKind.GRID_WORKER)),
+    )
+
+
+def compliance_problems(officers: int, workers: int, grid_workers: int) -> list[str]:
+    """Why a beat breaks the 1+2+N rule, in words; empty when it holds."""
+    problems = []
+    if officers == 0:
+        problems.append(_("no responsible community officer"))
+    elif officers > 1:
+        problems.append(_("%(n)d responsible officers (must be one)") % {"n": officers})
+    if workers < MIN_COMMUNITY_WORKERS:
+        problems.append(
+            _("%(n)d community worker(s), needs at least %(min)d")
+            % {"n": workers, "min": MIN_COMMUNITY_WORKERS}
+        )
+    if grid_workers < MIN_GRID_WORKERS:
+        problems.append(_("no grid worker"))
+    return problems
+
+
+def beat_compliance(*, user: User, only_breaking: bool = False) -> list[BeatCompliance]:
+    """The team rule for every beat in scope (one query)."""
+    beats = _annotated_beats(beat_list(user=user).select_related("station", "grid__community"))
+    out = []
+    for beat in beats.order_by("path"):
+        problems = compliance_problems(beat.n_officers, beat.n_workers, beat.n_grid)  # type: ignore[attr-defined]  # annotated
+        if only_breaking and not problems:
+            continue
+        out.append(
+            BeatCompliance(
+                beat,
+                beat.n_officers,  # type: ignore[attr-defined]
+                beat.n_workers,  # type: ignore[attr-defined]
+                beat.n_grid,  # type: ignore[attr-defined]
+                problems,
+            )
+        )
+    return out
+
+
+@dataclass
+class ComplianceSummary:
+    beats: int
+    compliant: int
+    officers: int
+    officers_with_post: int
+
+    @property
+    def compliant_share(self) -> float:
+        return self.compliant / self.beats if self.beats else 0.0
+
+    @property
+    def committee_share(self) -> float:
+        return self.officers_with_post / self.officers if self.officers else 0.0
+
+
+def compliance_summary(*, user: User) -> ComplianceSummary:
+    rows = beat_compliance(user=user)
+    officers = staff_list(user=user, kind=StaffKind.COMMUNITY_OFFICER)
+    current_post = CommitteePost.objects.filter(staff=OuterRef("pk"), until__isnull=True)
+    n_officers = officers.count()
+    with_post = officers.filter(Exists(current_post)).count()
+    return ComplianceSummary(
+        beats=len(rows),
+        compliant=sum(1 for r in rows if r.ok),
+        officers=n_officers,
+        officers_with_post=with_post,
+    )
+
+
+def compliance_by_station(*, user: User) -> list[dict[str, object]]:
+    """Beats and breaking beats per police station in scope."""
+    groups: dict[int, dict[str, object]] = {}
+    for row in beat_compliance(user=user):
+        g = groups.setdefault(
+            row.beat.station_id,
+            {"station": row.beat.station, "beats": 0, "breaking": 0},
+        )
+        g["beats"] = int(g["beats"]) + 1  # type: ignore[call-overload]
+        if not row.ok:
+            g["breaking"] = int(g["breaking"]) + 1  # type: ignore[call-overload]
+    return sorted(groups.values(), key=lambda g: -int(g["breaking"]))  # type: ignore[call-overload]
+
+
+def duty_roster(
+    *, user: User, office: PoliceOffice | None = None, start: date | None = None, days: int = 7
+) -> QuerySet[DutyShift]:
+    """Shifts in the offices in scope from ``start`` (today) for ``days`` days."""
+    tz = timezone.get_current_timezone()
+    first = start or timezone.localdate()
+    begin = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+    end = begin + timedelta(days=days)
+    offices = office_list(user=user)
+    qs = DutyShift.objects.filter(office__in=offices, starts_at__lt=end, ends_at__gt=begin)
+    if office is not None:
+        qs = qs.filter(office=office)
+    return qs.select_related("office", "staff").order_by("office__code", "starts_at")
