@@ -1,0 +1,13 @@
+"""Test settings: the project's settings, changed only where it makes tests faster."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+os.environ.setdefault("SAFECOMMUNITY_DATA_DIR", tempfile.mkdtemp(prefix="safecommunity-test-"))
+
+from safecommunity.settings import *  # noqa: E402, F403
+
+# Argon2 is deliberately slow; tests log in hundreds of times. tests/accounts checks that the
+# real settings hash with Argon2.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
