@@ -86,18 +86,22 @@ def world(db: None) -> World:
     nankai = division_create(kind="district", code="120104", name="南开区", parent=city)
     hebei = division_create(kind="district", code="120105", name="河北区", parent=city)
     sub = division_create(kind="subdistrict", code="120104003", name="万兴街道", parent=nankai)
-    community = division_create(
-        kind="community", code="120104003017", name="学府社区", parent=sub
-    )
+    community = division_create(kind="community", code="120104003017", name="学府社区", parent=sub)
     sub_c = division_create(kind="subdistrict", code="120105001", name="光复道街道", parent=hebei)
     community_c = division_create(
         kind="community", code="120105001001", name="三戒里社区", parent=sub_c
     )
     grid_a = grid_create(
-        community=community, code="120104003017001", name="学府一网格", boundary=square(117.10, 39.10)
+        community=community,
+        code="120104003017001",
+        name="学府一网格",
+        boundary=square(117.10, 39.10),
     )
     grid_b = grid_create(
-        community=community, code="120104003017002", name="学府二网格", boundary=square(117.11, 39.10)
+        community=community,
+        code="120104003017002",
+        name="学府二网格",
+        boundary=square(117.11, 39.10),
     )
     grid_c = grid_create(
         community=community_c,
@@ -116,19 +120,29 @@ def world(db: None) -> World:
         opening_hours="08:30-17:30",
         phone="022-23500001",
     )
-    beat_a = beat_create(grid=grid_a, station=station, office=office, code="B-A", name="学府一警务区")
-    beat_b = beat_create(grid=grid_b, station=station, office=office, code="B-B", name="学府二警务区")
+    beat_a = beat_create(
+        grid=grid_a, station=station, office=office, code="B-A", name="学府一警务区"
+    )
+    beat_b = beat_create(
+        grid=grid_b, station=station, office=office, code="B-B", name="学府二警务区"
+    )
     beat_c = beat_create(grid=grid_c, station=other, code="B-C", name="三戒里警务区")
     dwelling_a = _dwelling(grid_a, "学府花园", 117.105, 39.105)
     dwelling_b = _dwelling(grid_b, "南开小区", 117.115, 39.105)
     _dwelling(grid_c, "三戒里", 117.205, 39.155)
 
     officer_a = staff_create(
-        kind=StaffKind.COMMUNITY_OFFICER, name="马燕", path=beat_a.path, station=station,
+        kind=StaffKind.COMMUNITY_OFFICER,
+        name="马燕",
+        path=beat_a.path,
+        station=station,
         police_number="012345",
     )
     officer_b = staff_create(
-        kind=StaffKind.COMMUNITY_OFFICER, name="王强", path=beat_b.path, station=station,
+        kind=StaffKind.COMMUNITY_OFFICER,
+        name="王强",
+        path=beat_b.path,
+        station=station,
         police_number="012346",
     )
     staff_assign(staff=officer_a, beat=beat_a, responsible=True, since=date(2024, 1, 1))
@@ -146,31 +160,61 @@ def world(db: None) -> World:
     staff_assign(staff=worker_b, beat=beat_b)
 
     users = {
-        "admin": user_create(username="admin", password=PASSWORD, role=Role.ADMIN,
-                             is_superuser=True),
-        "city": user_create(username="city", password=PASSWORD, role=Role.CITY_ANALYST,
-                            jurisdiction=city),
-        "district": user_create(username="district", password=PASSWORD,
-                                role=Role.DISTRICT_LEADER, jurisdiction=nankai),
-        "station": user_create(username="station", password=PASSWORD,
-                               role=Role.STATION_LEADER, jurisdiction=station),
-        "officer": user_create(username="officer", password=PASSWORD,
-                               role=Role.COMMUNITY_OFFICER, jurisdiction=beat_a),
-        "worker": user_create(username="worker", password=PASSWORD,
-                              role=Role.COMMUNITY_WORKER, jurisdiction=community),
-        "grid": user_create(username="grid", password=PASSWORD, role=Role.GRID_WORKER,
-                            jurisdiction=beat_a),
+        "admin": user_create(
+            username="admin", password=PASSWORD, role=Role.ADMIN, is_superuser=True
+        ),
+        "city": user_create(
+            username="city", password=PASSWORD, role=Role.CITY_ANALYST, jurisdiction=city
+        ),
+        "district": user_create(
+            username="district", password=PASSWORD, role=Role.DISTRICT_LEADER, jurisdiction=nankai
+        ),
+        "station": user_create(
+            username="station", password=PASSWORD, role=Role.STATION_LEADER, jurisdiction=station
+        ),
+        "officer": user_create(
+            username="officer", password=PASSWORD, role=Role.COMMUNITY_OFFICER, jurisdiction=beat_a
+        ),
+        "worker": user_create(
+            username="worker", password=PASSWORD, role=Role.COMMUNITY_WORKER, jurisdiction=community
+        ),
+        "grid": user_create(
+            username="grid", password=PASSWORD, role=Role.GRID_WORKER, jurisdiction=beat_a
+        ),
         # Neighbour: scoped to beat B only. Must see nothing of beat A, and vice versa.
-        "neighbour": user_create(username="neighbour", password=PASSWORD,
-                                 role=Role.COMMUNITY_OFFICER, jurisdiction=beat_b),
-        "other_district": user_create(username="other_district", password=PASSWORD,
-                                      role=Role.DISTRICT_LEADER, jurisdiction=hebei),
+        "neighbour": user_create(
+            username="neighbour",
+            password=PASSWORD,
+            role=Role.COMMUNITY_OFFICER,
+            jurisdiction=beat_b,
+        ),
+        "other_district": user_create(
+            username="other_district",
+            password=PASSWORD,
+            role=Role.DISTRICT_LEADER,
+            jurisdiction=hebei,
+        ),
     }
     return World(
-        city=city, district=nankai, other_district=hebei, subdistrict=sub, community=community,
-        grid_a=grid_a, grid_b=grid_b, grid_c=grid_c, station=station, other_station=other,
-        office=office, beat_a=beat_a, beat_b=beat_b, beat_c=beat_c, dwelling_a=dwelling_a,
-        dwelling_b=dwelling_b, officer_a=officer_a, officer_b=officer_b, users=users,
+        city=city,
+        district=nankai,
+        other_district=hebei,
+        subdistrict=sub,
+        community=community,
+        grid_a=grid_a,
+        grid_b=grid_b,
+        grid_c=grid_c,
+        station=station,
+        other_station=other,
+        office=office,
+        beat_a=beat_a,
+        beat_b=beat_b,
+        beat_c=beat_c,
+        dwelling_a=dwelling_a,
+        dwelling_b=dwelling_b,
+        officer_a=officer_a,
+        officer_b=officer_b,
+        users=users,
     )
 
 

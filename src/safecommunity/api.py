@@ -12,6 +12,6 @@ api = NinjaAPI(
     title="Safe Community API",
     version="1",
     urls_namespace="api",
+    # Session auth; ninja checks the CSRF token for unsafe methods on cookie-authenticated calls.
     auth=django_auth,
-    csrf=True,
 )

@@ -64,7 +64,7 @@ class User(AbstractUser):
     failed_logins = models.PositiveSmallIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
 
-    objects: ClassVar[SafeCommunityUserManager] = SafeCommunityUserManager()  # type: ignore[assignment]  # narrower than AbstractUser's manager
+    objects: ClassVar[SafeCommunityUserManager] = SafeCommunityUserManager()
 
     class Meta:
         verbose_name = _("user")

@@ -63,7 +63,8 @@ def parse_boundary(value: Any) -> BaseGeometry:
 def to_geojson_text(geom: BaseGeometry) -> str:
     """Compact GeoJSON text of ``geom`` with rounded coordinates, ready to send as is."""
     rounded = shapely.set_precision(geom, 10**-COORD_DECIMALS)
-    return shapely.to_geojson(rounded)
+    text: str = shapely.to_geojson(rounded)
+    return text
 
 
 def polygon_or_multi(geom: BaseGeometry) -> Polygon | MultiPolygon:

@@ -37,7 +37,9 @@ def division_children(*, user: User, division: Division) -> QuerySet[Division]:
     return (
         division_list(user=user)
         .filter(parent=division)
-        .annotate(n_children=Count("children", distinct=True), n_grids=Count("grids", distinct=True))
+        .annotate(
+            n_children=Count("children", distinct=True), n_grids=Count("grids", distinct=True)
+        )
         .order_by("code")
     )
 

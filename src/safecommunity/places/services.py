@@ -126,7 +126,10 @@ def grid_create(
         if Grid.objects.filter(code=code).exists():
             raise ValidationError(_("Grid code “%(code)s” already exists.") % {"code": code})
         grid = Grid.objects.create(
-            community=community, code=code, name=name, path=path_for_code("grid", code),
+            community=community,
+            code=code,
+            name=name,
+            path=path_for_code("grid", code),
             boundary=text,
         )
         if actor is not None:
@@ -271,7 +274,9 @@ class _Rollback(Exception):
     pass
 
 
-def _import_feature(number: int, props: dict[str, Any], text: str, result: BoundaryImportResult) -> None:
+def _import_feature(
+    number: int, props: dict[str, Any], text: str, result: BoundaryImportResult
+) -> None:
     code = str(props["code"]).strip()
     where = _("feature %(n)d (code %(code)s)") % {"n": number, "code": code}
     name = str(props.get("name", "")).strip()

@@ -51,9 +51,7 @@ class Staff(models.Model):
         verbose_name_plural = _("staff")
         ordering = ["kind", "name", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(kind__in=StaffKind.values), name="staff_kind_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=StaffKind.values), name="staff_kind_valid"),
             models.CheckConstraint(
                 condition=Q(kind=StaffKind.COMMUNITY_OFFICER) | Q(police_number=""),
                 name="staff_only_officers_have_police_number",
@@ -115,9 +113,7 @@ class CommitteePost(models.Model):
     """A post a staff member holds on one of the community's two committees."""
 
     staff = models.ForeignKey(Staff, models.CASCADE, related_name="committee_posts")
-    community = models.ForeignKey(
-        "places.Division", models.PROTECT, related_name="committee_posts"
-    )
+    community = models.ForeignKey("places.Division", models.PROTECT, related_name="committee_posts")
     committee = models.CharField(_("committee"), max_length=16, choices=Committee.choices)
     title = models.CharField(_("post"), max_length=32, choices=CommitteePostTitle.choices)
     since = models.DateField(_("since"))

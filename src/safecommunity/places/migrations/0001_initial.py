@@ -5,186 +5,358 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Compound',
+            name="Compound",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('address', models.CharField(max_length=200, verbose_name='address')),
-                ('path', models.CharField(db_index=True, max_length=64, verbose_name='path')),
-                ('lat', models.FloatField(verbose_name='latitude')),
-                ('lng', models.FloatField(verbose_name='longitude')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("address", models.CharField(max_length=200, verbose_name="address")),
+                ("path", models.CharField(db_index=True, max_length=64, verbose_name="path")),
+                ("lat", models.FloatField(verbose_name="latitude")),
+                ("lng", models.FloatField(verbose_name="longitude")),
             ],
             options={
-                'verbose_name': 'compound',
-                'verbose_name_plural': 'compounds',
+                "verbose_name": "compound",
+                "verbose_name_plural": "compounds",
             },
         ),
         migrations.CreateModel(
-            name='Building',
+            name="Building",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, verbose_name='number')),
-                ('path', models.CharField(db_index=True, max_length=64, verbose_name='path')),
-                ('compound', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='buildings', to='places.compound')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, verbose_name="number")),
+                ("path", models.CharField(db_index=True, max_length=64, verbose_name="path")),
+                (
+                    "compound",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="buildings",
+                        to="places.compound",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'building',
-                'verbose_name_plural': 'buildings',
+                "verbose_name": "building",
+                "verbose_name_plural": "buildings",
             },
         ),
         migrations.CreateModel(
-            name='Division',
+            name="Division",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('city', 'City'), ('district', 'District'), ('subdistrict', 'Subdistrict'), ('community', 'Community')], max_length=16, verbose_name='kind')),
-                ('code', models.CharField(max_length=12, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('path', models.CharField(max_length=64, unique=True, verbose_name='path')),
-                ('boundary', models.TextField(blank=True, default='', verbose_name='boundary')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='places.division')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("city", "City"),
+                            ("district", "District"),
+                            ("subdistrict", "Subdistrict"),
+                            ("community", "Community"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("code", models.CharField(max_length=12, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("path", models.CharField(max_length=64, unique=True, verbose_name="path")),
+                ("boundary", models.TextField(blank=True, default="", verbose_name="boundary")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="places.division",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'division',
-                'verbose_name_plural': 'divisions',
-                'ordering': ['path'],
+                "verbose_name": "division",
+                "verbose_name_plural": "divisions",
+                "ordering": ["path"],
             },
         ),
         migrations.CreateModel(
-            name='Entrance',
+            name="Entrance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, verbose_name='number')),
-                ('path', models.CharField(db_index=True, max_length=64, verbose_name='path')),
-                ('building', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entrances', to='places.building')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, verbose_name="number")),
+                ("path", models.CharField(db_index=True, max_length=64, verbose_name="path")),
+                (
+                    "building",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entrances",
+                        to="places.building",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'entrance',
-                'verbose_name_plural': 'entrances',
+                "verbose_name": "entrance",
+                "verbose_name_plural": "entrances",
             },
         ),
         migrations.CreateModel(
-            name='Grid',
+            name="Grid",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=15, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('path', models.CharField(max_length=64, unique=True, verbose_name='path')),
-                ('boundary', models.TextField(blank=True, default='', verbose_name='boundary')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grids', to='places.division', verbose_name='community')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=15, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("path", models.CharField(max_length=64, unique=True, verbose_name="path")),
+                ("boundary", models.TextField(blank=True, default="", verbose_name="boundary")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "community",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="grids",
+                        to="places.division",
+                        verbose_name="community",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'grid',
-                'verbose_name_plural': 'grids',
-                'ordering': ['path'],
+                "verbose_name": "grid",
+                "verbose_name_plural": "grids",
+                "ordering": ["path"],
             },
         ),
         migrations.CreateModel(
-            name='Dwelling',
+            name="Dwelling",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, verbose_name='number')),
-                ('floor', models.SmallIntegerField(blank=True, null=True, verbose_name='floor')),
-                ('standard_address', models.CharField(max_length=300, verbose_name='standard address')),
-                ('path', models.CharField(db_index=True, max_length=64, verbose_name='path')),
-                ('lat', models.FloatField(verbose_name='latitude')),
-                ('lng', models.FloatField(verbose_name='longitude')),
-                ('entrance', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dwellings', to='places.entrance')),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dwellings', to='places.grid')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=20, verbose_name="number")),
+                ("floor", models.SmallIntegerField(blank=True, null=True, verbose_name="floor")),
+                (
+                    "standard_address",
+                    models.CharField(max_length=300, verbose_name="standard address"),
+                ),
+                ("path", models.CharField(db_index=True, max_length=64, verbose_name="path")),
+                ("lat", models.FloatField(verbose_name="latitude")),
+                ("lng", models.FloatField(verbose_name="longitude")),
+                (
+                    "entrance",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dwellings",
+                        to="places.entrance",
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dwellings",
+                        to="places.grid",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'dwelling',
-                'verbose_name_plural': 'dwellings',
+                "verbose_name": "dwelling",
+                "verbose_name_plural": "dwellings",
             },
         ),
         migrations.AddField(
-            model_name='compound',
-            name='grid',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='compounds', to='places.grid'),
+            model_name="compound",
+            name="grid",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="compounds",
+                to="places.grid",
+            ),
         ),
         migrations.CreateModel(
-            name='PoliceStation',
+            name="PoliceStation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('phone', models.CharField(blank=True, max_length=32, verbose_name='phone')),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='police_stations', to='places.division', verbose_name='district')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="address")),
+                ("phone", models.CharField(blank=True, max_length=32, verbose_name="phone")),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="police_stations",
+                        to="places.division",
+                        verbose_name="district",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'police station',
-                'verbose_name_plural': 'police stations',
-                'ordering': ['code'],
+                "verbose_name": "police station",
+                "verbose_name_plural": "police stations",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='PoliceOffice',
+            name="PoliceOffice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('service_centre', models.CharField(blank=True, max_length=100, verbose_name='party-mass service centre')),
-                ('address', models.CharField(max_length=200, verbose_name='address')),
-                ('opening_hours', models.CharField(max_length=100, verbose_name='opening hours')),
-                ('phone', models.CharField(max_length=32, verbose_name='public phone')),
-                ('lat', models.FloatField(blank=True, null=True, verbose_name='latitude')),
-                ('lng', models.FloatField(blank=True, null=True, verbose_name='longitude')),
-                ('station', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='offices', to='places.policestation', verbose_name='police station')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "service_centre",
+                    models.CharField(
+                        blank=True, max_length=100, verbose_name="party-mass service centre"
+                    ),
+                ),
+                ("address", models.CharField(max_length=200, verbose_name="address")),
+                ("opening_hours", models.CharField(max_length=100, verbose_name="opening hours")),
+                ("phone", models.CharField(max_length=32, verbose_name="public phone")),
+                ("lat", models.FloatField(blank=True, null=True, verbose_name="latitude")),
+                ("lng", models.FloatField(blank=True, null=True, verbose_name="longitude")),
+                (
+                    "station",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="offices",
+                        to="places.policestation",
+                        verbose_name="police station",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'police office',
-                'verbose_name_plural': 'police offices',
-                'ordering': ['code'],
+                "verbose_name": "police office",
+                "verbose_name_plural": "police offices",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Beat',
+            name="Beat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('path', models.CharField(max_length=64, unique=True, verbose_name='path')),
-                ('grid', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='beat', to='places.grid', verbose_name='grid')),
-                ('office', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='beats', to='places.policeoffice', verbose_name='police office')),
-                ('station', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='beats', to='places.policestation', verbose_name='police station')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("path", models.CharField(max_length=64, unique=True, verbose_name="path")),
+                (
+                    "grid",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="beat",
+                        to="places.grid",
+                        verbose_name="grid",
+                    ),
+                ),
+                (
+                    "office",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="beats",
+                        to="places.policeoffice",
+                        verbose_name="police office",
+                    ),
+                ),
+                (
+                    "station",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="beats",
+                        to="places.policestation",
+                        verbose_name="police station",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'beat',
-                'verbose_name_plural': 'beats',
-                'ordering': ['path'],
+                "verbose_name": "beat",
+                "verbose_name_plural": "beats",
+                "ordering": ["path"],
             },
         ),
         migrations.AddConstraint(
-            model_name='building',
-            constraint=models.UniqueConstraint(fields=('compound', 'number'), name='building_unique_number_in_compound'),
+            model_name="building",
+            constraint=models.UniqueConstraint(
+                fields=("compound", "number"), name="building_unique_number_in_compound"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='division',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'city'), ('parent__isnull', True)), models.Q(models.Q(('kind', 'city'), _negated=True), ('parent__isnull', False)), _connector='OR'), name='division_only_city_is_root'),
+            model_name="division",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "city"), ("parent__isnull", True)),
+                    models.Q(models.Q(("kind", "city"), _negated=True), ("parent__isnull", False)),
+                    _connector="OR",
+                ),
+                name="division_only_city_is_root",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='division',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['city', 'district', 'subdistrict', 'community'])), name='division_kind_valid'),
+            model_name="division",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["city", "district", "subdistrict", "community"])),
+                name="division_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='entrance',
-            constraint=models.UniqueConstraint(fields=('building', 'number'), name='entrance_unique_number_in_building'),
+            model_name="entrance",
+            constraint=models.UniqueConstraint(
+                fields=("building", "number"), name="entrance_unique_number_in_building"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dwelling',
-            constraint=models.UniqueConstraint(fields=('entrance', 'number'), name='dwelling_unique_number_in_entrance'),
+            model_name="dwelling",
+            constraint=models.UniqueConstraint(
+                fields=("entrance", "number"), name="dwelling_unique_number_in_entrance"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='compound',
-            constraint=models.UniqueConstraint(fields=('grid', 'name'), name='compound_unique_name_in_grid'),
+            model_name="compound",
+            constraint=models.UniqueConstraint(
+                fields=("grid", "name"), name="compound_unique_name_in_grid"
+            ),
         ),
     ]

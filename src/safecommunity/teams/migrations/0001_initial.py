@@ -6,123 +6,291 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('places', '0001_initial'),
+        ("places", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Staff',
+            name="Staff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('community_officer', 'Community officer'), ('community_worker', 'Community worker'), ('grid_worker', 'Grid worker')], max_length=32, verbose_name='kind')),
-                ('name', models.CharField(max_length=50, verbose_name='name')),
-                ('police_number', models.CharField(blank=True, max_length=16, verbose_name='police number')),
-                ('phone', models.CharField(blank=True, max_length=32, verbose_name='work phone')),
-                ('path', models.CharField(db_index=True, max_length=64, verbose_name='path')),
-                ('station', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='places.policestation', verbose_name='police station')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='staff', to=settings.AUTH_USER_MODEL, verbose_name='login')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("community_officer", "Community officer"),
+                            ("community_worker", "Community worker"),
+                            ("grid_worker", "Grid worker"),
+                        ],
+                        max_length=32,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="name")),
+                (
+                    "police_number",
+                    models.CharField(blank=True, max_length=16, verbose_name="police number"),
+                ),
+                ("phone", models.CharField(blank=True, max_length=32, verbose_name="work phone")),
+                ("path", models.CharField(db_index=True, max_length=64, verbose_name="path")),
+                (
+                    "station",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="staff",
+                        to="places.policestation",
+                        verbose_name="police station",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="staff",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="login",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'staff member',
-                'verbose_name_plural': 'staff',
-                'ordering': ['kind', 'name', 'id'],
+                "verbose_name": "staff member",
+                "verbose_name_plural": "staff",
+                "ordering": ["kind", "name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DutyShift',
+            name="DutyShift",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField(verbose_name='starts')),
-                ('ends_at', models.DateTimeField(verbose_name='ends')),
-                ('office', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='duty_shifts', to='places.policeoffice')),
-                ('staff', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='duty_shifts', to='teams.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(verbose_name="starts")),
+                ("ends_at", models.DateTimeField(verbose_name="ends")),
+                (
+                    "office",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="duty_shifts",
+                        to="places.policeoffice",
+                    ),
+                ),
+                (
+                    "staff",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="duty_shifts",
+                        to="teams.staff",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'duty shift',
-                'verbose_name_plural': 'duty roster',
-                'ordering': ['starts_at'],
+                "verbose_name": "duty shift",
+                "verbose_name_plural": "duty roster",
+                "ordering": ["starts_at"],
             },
         ),
         migrations.CreateModel(
-            name='CommitteePost',
+            name="CommitteePost",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('committee', models.CharField(choices=[('party', 'Community Party committee'), ('residents', "Residents' committee")], max_length=16, verbose_name='committee')),
-                ('title', models.CharField(choices=[('secretary', 'Secretary'), ('deputy_secretary', 'Deputy secretary'), ('director', 'Director'), ('deputy_director', 'Deputy director'), ('member', 'Member')], max_length=32, verbose_name='post')),
-                ('since', models.DateField(verbose_name='since')),
-                ('until', models.DateField(blank=True, null=True, verbose_name='until')),
-                ('path', models.CharField(db_index=True, max_length=64, verbose_name='path')),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='committee_posts', to='places.division')),
-                ('staff', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='committee_posts', to='teams.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "committee",
+                    models.CharField(
+                        choices=[
+                            ("party", "Community Party committee"),
+                            ("residents", "Residents' committee"),
+                        ],
+                        max_length=16,
+                        verbose_name="committee",
+                    ),
+                ),
+                (
+                    "title",
+                    models.CharField(
+                        choices=[
+                            ("secretary", "Secretary"),
+                            ("deputy_secretary", "Deputy secretary"),
+                            ("director", "Director"),
+                            ("deputy_director", "Deputy director"),
+                            ("member", "Member"),
+                        ],
+                        max_length=32,
+                        verbose_name="post",
+                    ),
+                ),
+                ("since", models.DateField(verbose_name="since")),
+                ("until", models.DateField(blank=True, null=True, verbose_name="until")),
+                ("path", models.CharField(db_index=True, max_length=64, verbose_name="path")),
+                (
+                    "community",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="committee_posts",
+                        to="places.division",
+                    ),
+                ),
+                (
+                    "staff",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="committee_posts",
+                        to="teams.staff",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'committee post',
-                'verbose_name_plural': 'committee posts',
+                "verbose_name": "committee post",
+                "verbose_name_plural": "committee posts",
             },
         ),
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('community_officer', 'Community officer'), ('community_worker', 'Community worker'), ('grid_worker', 'Grid worker')], max_length=32, verbose_name='kind')),
-                ('responsible', models.BooleanField(default=False, verbose_name='responsible officer')),
-                ('since', models.DateField(verbose_name='since')),
-                ('path', models.CharField(db_index=True, max_length=64, verbose_name='path')),
-                ('beat', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='places.beat')),
-                ('staff', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='teams.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("community_officer", "Community officer"),
+                            ("community_worker", "Community worker"),
+                            ("grid_worker", "Grid worker"),
+                        ],
+                        max_length=32,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "responsible",
+                    models.BooleanField(default=False, verbose_name="responsible officer"),
+                ),
+                ("since", models.DateField(verbose_name="since")),
+                ("path", models.CharField(db_index=True, max_length=64, verbose_name="path")),
+                (
+                    "beat",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="places.beat",
+                    ),
+                ),
+                (
+                    "staff",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="teams.staff",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'team assignment',
-                'verbose_name_plural': 'team assignments',
+                "verbose_name": "team assignment",
+                "verbose_name_plural": "team assignments",
             },
         ),
         migrations.AddConstraint(
-            model_name='staff',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['community_officer', 'community_worker', 'grid_worker'])), name='staff_kind_valid'),
+            model_name="staff",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind__in", ["community_officer", "community_worker", "grid_worker"])
+                ),
+                name="staff_kind_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='staff',
-            constraint=models.CheckConstraint(condition=models.Q(('kind', 'community_officer'), ('police_number', ''), _connector='OR'), name='staff_only_officers_have_police_number'),
+            model_name="staff",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind", "community_officer"), ("police_number", ""), _connector="OR"
+                ),
+                name="staff_only_officers_have_police_number",
+            ),
         ),
         migrations.AddIndex(
-            model_name='dutyshift',
-            index=models.Index(fields=['office', 'starts_at'], name='duty_shift_office_time'),
+            model_name="dutyshift",
+            index=models.Index(fields=["office", "starts_at"], name="duty_shift_office_time"),
         ),
         migrations.AddConstraint(
-            model_name='dutyshift',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='duty_shift_ends_after_start'),
+            model_name="dutyshift",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                name="duty_shift_ends_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dutyshift',
-            constraint=models.UniqueConstraint(fields=('office', 'staff', 'starts_at'), name='duty_shift_unique_start'),
+            model_name="dutyshift",
+            constraint=models.UniqueConstraint(
+                fields=("office", "staff", "starts_at"), name="duty_shift_unique_start"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='committeepost',
-            constraint=models.UniqueConstraint(condition=models.Q(('until__isnull', True)), fields=('staff', 'community', 'committee'), name='committee_post_one_current_per_committee'),
+            model_name="committeepost",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("until__isnull", True)),
+                fields=("staff", "community", "committee"),
+                name="committee_post_one_current_per_committee",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='committeepost',
-            constraint=models.CheckConstraint(condition=models.Q(('until__isnull', True), ('until__gte', models.F('since')), _connector='OR'), name='committee_post_ends_after_start'),
+            model_name="committeepost",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("until__isnull", True), ("until__gte", models.F("since")), _connector="OR"
+                ),
+                name="committee_post_ends_after_start",
+            ),
         ),
         migrations.AddIndex(
-            model_name='assignment',
-            index=models.Index(fields=['beat', 'kind'], name='assignment_beat_kind'),
+            model_name="assignment",
+            index=models.Index(fields=["beat", "kind"], name="assignment_beat_kind"),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.UniqueConstraint(fields=('staff', 'beat'), name='assignment_once_per_beat'),
+            model_name="assignment",
+            constraint=models.UniqueConstraint(
+                fields=("staff", "beat"), name="assignment_once_per_beat"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.UniqueConstraint(condition=models.Q(('responsible', True)), fields=('beat',), name='assignment_one_responsible_officer_per_beat', violation_error_message='This beat already has a responsible officer.'),
+            model_name="assignment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("responsible", True)),
+                fields=("beat",),
+                name="assignment_one_responsible_officer_per_beat",
+                violation_error_message="This beat already has a responsible officer.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.CheckConstraint(condition=models.Q(('responsible', False), ('kind', 'community_officer'), _connector='OR'), name='assignment_only_officers_responsible'),
+            model_name="assignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("responsible", False), ("kind", "community_officer"), _connector="OR"
+                ),
+                name="assignment_only_officers_responsible",
+            ),
         ),
     ]
