@@ -11,6 +11,7 @@ from django.test import Client
 
 from safecommunity.accounts.models import Role, User
 from safecommunity.accounts.services import user_create
+from safecommunity.places.geo import invalidate_locator
 from safecommunity.places.models import (
     Beat,
     Building,
@@ -27,6 +28,13 @@ from safecommunity.teams.models import Staff, StaffKind
 from safecommunity.teams.services import committee_post_grant, staff_assign, staff_create
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_beat_index() -> None:
+    """Each test gets its own beat index: the process cache would carry one test's beats
+    into the next."""
+    invalidate_locator()
 
 
 def square(x0: float, y0: float, size: float = 0.01) -> dict[str, object]:

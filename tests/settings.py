@@ -11,3 +11,6 @@ from safecommunity.settings import *  # noqa: E402, F403
 # Argon2 is deliberately slow; tests log in hundreds of times. tests/accounts checks that the
 # real settings hash with Argon2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# WhiteNoise warns on every request when STATIC_ROOT is missing; the suite never collects.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
