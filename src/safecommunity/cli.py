@@ -13,7 +13,8 @@ import secrets
 import sys
 from pathlib import Path
 
-DEMO_COMMANDS = {"demo"}
+# Commands that run on a fresh checkout with no configuration: they get ./var and its keys.
+DEMO_COMMANDS = {"demo", "demo-city"}
 
 
 def _ensure_key_file(path: Path, make: str) -> Path:
@@ -27,6 +28,8 @@ def _ensure_key_file(path: Path, make: str) -> Path:
 def prepare_demo_environment(data_dir: Path) -> None:
     """Point settings at ``data_dir`` and create the demo's own keys there (never in the repo)."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    # WhiteNoise serves from the app folders in the demo; an empty STATIC_ROOT keeps it quiet.
+    (data_dir / "static").mkdir(exist_ok=True)
     os.environ.setdefault("SAFECOMMUNITY_DATA_DIR", str(data_dir))
     keys = data_dir / "keys"
     for name, make in (

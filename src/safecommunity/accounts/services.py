@@ -72,6 +72,7 @@ def login_attempt(*, request: HttpRequest, username: str, password: str) -> User
             user.save(update_fields=["failed_logins", "locked_until"])
         return user
     if target is not None:
+        locked = False
         with transaction.atomic():
             # Count in the database, so two concurrent wrong guesses both count.
             User.objects.filter(pk=target.pk).update(failed_logins=models.F("failed_logins") + 1)
@@ -81,7 +82,10 @@ def login_attempt(*, request: HttpRequest, username: str, password: str) -> User
                 target.failed_logins = 0
                 target.save(update_fields=["locked_until", "failed_logins"])
                 audit_record(actor=None, action="login.locked", obj=target, request=request)
-                raise LoginLocked(target.locked_until)
+                locked = True
+        # Raised outside the transaction: raising inside would roll the lock back.
+        if locked:
+            raise LoginLocked(target.locked_until)
     return None
 
 
