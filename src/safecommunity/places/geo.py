@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
@@ -97,10 +98,11 @@ class BeatLocator:
         bounds = shapely.bounds(self._polys)
         self._x0 = float(bounds[:, 0].min())
         self._y0 = float(bounds[:, 1].min())
-        # Cells about the size of an average polygon: one to four candidates per probe.
-        widths = bounds[:, 2] - bounds[:, 0]
-        heights = bounds[:, 3] - bounds[:, 1]
-        self._cell = max(float((widths.mean() + heights.mean()) / 2), 1e-6)
+        # Cells about the size of a small polygon. The mean would be dominated by a few large
+        # rural grids and leave ten candidates per probe in the dense centre; the tenth
+        # percentile keeps it to a few, at the cost of more (cheap) cells for the big grids.
+        sizes = ((bounds[:, 2] - bounds[:, 0]) + (bounds[:, 3] - bounds[:, 1])) / 2
+        self._cell = max(float(numpy.percentile(sizes, 10)), 1e-6)
         for index, (minx, miny, maxx, maxy) in enumerate(bounds):
             for i in range(self._ix(minx), self._ix(maxx) + 1):
                 for j in range(self._iy(miny), self._iy(maxy) + 1):

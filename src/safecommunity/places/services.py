@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from safecommunity.accounts.models import User
+from safecommunity.accounts.scope import Scope, scope_for
 from safecommunity.accounts.services import audit_record
 from safecommunity.places.geo import (
     BeatHit,
@@ -90,12 +91,11 @@ def division_create(
     if kind not in DivisionKind.values:
         raise ValidationError(_("Unknown division kind “%(kind)s”.") % {"kind": kind})
     expected_parent = PARENT_KIND[kind]
-    if (parent is None) != (expected_parent is None) or (
-        parent is not None and parent.kind != expected_parent
-    ):
+    if expected_parent is None and parent is not None:
+        raise ValidationError(_("A city is the root of the tree and has no parent."))
+    if expected_parent is not None and (parent is None or parent.kind != expected_parent):
         raise ValidationError(
-            _("A %(kind)s must sit under a %(parent)s.")
-            % {"kind": kind, "parent": expected_parent or _("nothing (it is the root)")}
+            _("A %(kind)s must sit under a %(parent)s.") % {"kind": kind, "parent": expected_parent}
         )
     check_code(kind, code, parent.code if parent else None)
     text = _boundary_text(boundary) if boundary is not None else ""
@@ -228,6 +228,11 @@ def boundaries_import(*, data: bytes | str, actor: User | None = None) -> Bounda
             result.errors.append(_("%(where)s: not a GeoJSON Feature.") % {"where": where})
             continue
         props = feature.get("properties") or {}
+        if not isinstance(props, dict):
+            result.errors.append(
+                _("%(where)s: properties must be a JSON object.") % {"where": where}
+            )
+            continue
         code = str(props.get("code", "")).strip()
         if not code:
             result.errors.append(_("%(where)s: properties.code is missing.") % {"where": where})
@@ -246,15 +251,17 @@ def boundaries_import(*, data: bytes | str, actor: User | None = None) -> Bounda
             result.errors.append(_("%(where)s: geometry: %(why)s") % {"where": where, "why": exc})
             continue
         planned.append((number, props, text))
-    if result.errors:
-        return result
+    # Go on even after errors: the features that parsed are still checked against the
+    # database (in a transaction that is rolled back), so one run reports every problem.
 
     kinds = {str(p.get("kind", "")) for _, p, _ in planned}
     planned.sort(key=lambda item: KIND_ORDER.get(str(item[1].get("kind", "")), 9))
+    # An actor may only redraw places inside their jurisdiction; the CLI (no actor) may all.
+    scope = scope_for(actor) if actor is not None else Scope(prefixes=None)
     try:
         with transaction.atomic():
             for number, props, text in planned:
-                _import_feature(number, props, text, result)
+                _import_feature(number, props, text, result, scope)
             if result.errors:
                 raise _Rollback
             if actor is not None:
@@ -275,7 +282,7 @@ class _Rollback(Exception):
 
 
 def _import_feature(
-    number: int, props: dict[str, Any], text: str, result: BoundaryImportResult
+    number: int, props: dict[str, Any], text: str, result: BoundaryImportResult, scope: Scope
 ) -> None:
     code = str(props["code"]).strip()
     where = _("feature %(n)d (code %(code)s)") % {"n": number, "code": code}
@@ -283,6 +290,10 @@ def _import_feature(
     existing: Division | Grid | None = (
         Division.objects.filter(code=code).first() or Grid.objects.filter(code=code).first()
     )
+    if existing is not None and not scope.covers(existing.path):
+        # Out of scope reads exactly like unknown: the message must not confirm it exists.
+        result.errors.append(_unknown_code(where))
+        return
     if existing is not None:
         existing.boundary = text
         fields = ["boundary"]
@@ -296,19 +307,21 @@ def _import_feature(
         return
     kind = str(props.get("kind", "")).strip()
     if kind not in KIND_ORDER:
-        result.errors.append(
-            _(
-                "%(where)s: unknown division code; to create it, give properties.kind "
-                "(city, district, subdistrict, community or grid), name and parent."
-            )
-            % {"where": where}
-        )
+        result.errors.append(_unknown_code(where))
         return
     if not name:
         result.errors.append(_("%(where)s: properties.name is missing.") % {"where": where})
         return
     parent_code = str(props.get("parent", "")).strip()
     parent = Division.objects.filter(code=parent_code).first() if parent_code else None
+    if parent is not None and not scope.covers(parent.path):
+        parent = None
+    if kind == DivisionKind.CITY and not scope.is_everything:
+        result.errors.append(
+            _("%(where)s: only an administrator without a jurisdiction may add a city.")
+            % {"where": where}
+        )
+        return
     if kind != DivisionKind.CITY and parent is None:
         result.errors.append(
             _("%(where)s: unknown parent division code “%(parent)s”.")
@@ -329,3 +342,10 @@ def _import_feature(
         )
         return
     result.created += 1
+
+
+def _unknown_code(where: str) -> str:
+    return _(
+        "%(where)s: unknown division code; to create it, give properties.kind "
+        "(city, district, subdistrict, community or grid), name and parent."
+    ) % {"where": where}
