@@ -6,3 +6,8 @@ class TeamsConfig(AppConfig):
     name = "safecommunity.teams"
     label = "teams"
     verbose_name = _("Teams")
+
+    def ready(self) -> None:
+        from safecommunity.teams.metrics import register_metrics
+
+        register_metrics()

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from safecommunity.accounts.models import User
 from safecommunity.accounts.scope import scope_filter
-from safecommunity.places.models import Beat, PoliceOffice
+from safecommunity.places.models import Beat, Division, PoliceOffice, PoliceStation
 from safecommunity.places.selectors import beat_list, office_list
 from safecommunity.teams.models import Assignment, CommitteePost, DutyShift, Staff, StaffKind
 
@@ -115,31 +115,70 @@ class ComplianceSummary:
 
 
 def compliance_summary(*, user: User) -> ComplianceSummary:
-    rows = beat_compliance(user=user)
+    return compliance_report(user=user).summary
+
+
+def _summary(user: User, rows: list[BeatCompliance]) -> ComplianceSummary:
     officers = staff_list(user=user, kind=StaffKind.COMMUNITY_OFFICER)
     current_post = CommitteePost.objects.filter(staff=OuterRef("pk"), until__isnull=True)
-    n_officers = officers.count()
-    with_post = officers.filter(Exists(current_post)).count()
     return ComplianceSummary(
         beats=len(rows),
         compliant=sum(1 for r in rows if r.ok),
-        officers=n_officers,
-        officers_with_post=with_post,
+        officers=officers.count(),
+        officers_with_post=officers.filter(Exists(current_post)).count(),
+    )
+
+
+@dataclass
+class GroupCompliance:
+    """Beats and breaking beats under one police station or one district."""
+
+    place: PoliceStation | Division
+    beats: int = 0
+    breaking: int = 0
+
+
+@dataclass
+class ComplianceReport:
+    rows: list[BeatCompliance]
+    summary: ComplianceSummary
+    by_station: list[GroupCompliance]
+    by_district: list[GroupCompliance]
+
+    @property
+    def breaking(self) -> list[BeatCompliance]:
+        return [row for row in self.rows if not row.ok]
+
+
+def compliance_report(*, user: User) -> ComplianceReport:
+    """The 1+2+N rule for every beat in scope, grouped by station and by district, with the
+    share of officers holding a committee post. A fixed handful of queries at any scale."""
+    rows = beat_compliance(user=user)
+    by_station: dict[int, GroupCompliance] = {}
+    by_district: dict[str, GroupCompliance] = {}
+    district_paths = {".".join(row.beat.path.split(".")[:3]) for row in rows}
+    districts = {d.path: d for d in Division.objects.filter(path__in=district_paths)}
+    for row in rows:
+        station = by_station.setdefault(row.beat.station_id, GroupCompliance(row.beat.station))
+        district_path = ".".join(row.beat.path.split(".")[:3])
+        district = by_district.setdefault(district_path, GroupCompliance(districts[district_path]))
+        for group in (station, district):
+            group.beats += 1
+            group.breaking += 0 if row.ok else 1
+    return ComplianceReport(
+        rows=rows,
+        summary=_summary(user, rows),
+        by_station=sorted(by_station.values(), key=lambda g: (-g.breaking, str(g.place))),
+        by_district=sorted(by_district.values(), key=lambda g: g.place.path),  # type: ignore[union-attr]  # districts only
     )
 
 
 def compliance_by_station(*, user: User) -> list[dict[str, object]]:
     """Beats and breaking beats per police station in scope."""
-    groups: dict[int, dict[str, object]] = {}
-    for row in beat_compliance(user=user):
-        g = groups.setdefault(
-            row.beat.station_id,
-            {"station": row.beat.station, "beats": 0, "breaking": 0},
-        )
-        g["beats"] = int(g["beats"]) + 1  # type: ignore[call-overload]
-        if not row.ok:
-            g["breaking"] = int(g["breaking"]) + 1  # type: ignore[call-overload]
-    return sorted(groups.values(), key=lambda g: -int(g["breaking"]))  # type: ignore[call-overload]
+    return [
+        {"station": g.place, "beats": g.beats, "breaking": g.breaking}
+        for g in compliance_report(user=user).by_station
+    ]
 
 
 def duty_roster(
