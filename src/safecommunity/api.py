@@ -5,8 +5,14 @@ Each app keeps its endpoints in its own ``api.py`` router; this module only moun
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import django_auth
+
+from safecommunity.accounts.api import router as accounts_router
+from safecommunity.places.api import router as places_router
+from safecommunity.teams.api import router as teams_router
 
 api = NinjaAPI(
     title="Safe Community API",
@@ -15,3 +21,17 @@ api = NinjaAPI(
     # Session auth; ninja checks the CSRF token for unsafe methods on cookie-authenticated calls.
     auth=django_auth,
 )
+
+
+@api.exception_handler(ValidationError)
+def django_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A service refused the input: 400 with its messages, never a 500."""
+    return api.create_response(request, {"detail": exc.messages}, status=400)
+
+
+# Ninja answers Http404 with 404 ``{"detail": "Not Found"}`` — the same words for an unknown
+# object and one out of the user's scope — and its own validation errors with 422.
+
+api.add_router("/", accounts_router)
+api.add_router("/places/", places_router)
+api.add_router("/teams/", teams_router)
