@@ -10,16 +10,14 @@ without it, except in CI where it must run.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.servers import free_port, wait_until_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -64,26 +62,6 @@ user_create(username="district", password="{PASSWORD}", role=Role.DISTRICT_LEADE
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310  # local
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer {url} within {seconds} s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("browser-data")
@@ -102,7 +80,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     command = str(bin_dir / "safecommunity")
     subprocess.run([command, "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
     subprocess.run([command, "shell", "-c", WORLD], env=env, check=True)  # noqa: S603
-    port = _free_port()
+    port = free_port()
     log = (data_dir / "server.log").open("wb")
     process = subprocess.Popen(  # noqa: S603  # our own interpreter and arguments
         [
@@ -118,7 +96,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base + "/accounts/login/", process)
+        wait_until_up(base + "/accounts/login/", process)
         yield base
     finally:
         process.terminate()

@@ -43,12 +43,23 @@ def prepare_demo_environment(data_dir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
+    data_dir = Path(os.environ.get("SAFECOMMUNITY_DATA_DIR", "var")).resolve()
     if len(argv) > 1 and argv[1] in DEMO_COMMANDS:
-        prepare_demo_environment(Path(os.environ.get("SAFECOMMUNITY_DATA_DIR", "var")).resolve())
+        prepare_demo_environment(data_dir)
+    elif "DATABASE_URL" not in os.environ:
+        # The embedded default is an SQLite file in the data folder; SQLite creates the file
+        # but not its folder, and would fail with "unable to open database file".
+        data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safecommunity.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(argv)
+    try:
+        execute_from_command_line(argv)
+    except ImproperlyConfigured as exc:
+        # A configuration mistake deserves one clear line, not a traceback.
+        sys.stderr.write(f"safecommunity: configuration error: {exc}\n")
+        raise SystemExit(2) from exc
 
 
 if __name__ == "__main__":

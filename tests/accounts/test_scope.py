@@ -236,19 +236,22 @@ def test_model_validation_names_the_missing_jurisdiction(world: World) -> None:
 
 
 class TestAdminScope:
-    """The admin reads through the same scope as every other list."""
+    """The admin is for administrators whose scope is everything; a staff user with a
+    jurisdiction gets none of it (tests/accounts/test_admin.py has the rest)."""
 
-    def test_it_lists_only_the_beats_in_a_staff_users_scope(self, world: World) -> None:
+    def test_it_refuses_the_admin_to_a_staff_user_with_a_jurisdiction(self, world: World) -> None:
         neighbour = world.users["neighbour"]
         neighbour.is_staff = neighbour.is_superuser = True
         neighbour.save(update_fields=["is_staff", "is_superuser"])
         client = client_for(neighbour)
 
-        listed = client.get("/admin/places/beat/").context["cl"].result_list
-        detail = client.get(f"/admin/places/beat/{world.beat_a.pk}/change/")
+        listed = client.get("/admin/places/beat/")
+        own = client.get(f"/admin/places/beat/{world.beat_b.pk}/change/")
+        other = client.get(f"/admin/places/beat/{world.beat_a.pk}/change/")
 
-        assert [b.code for b in listed] == ["B-B"]
-        assert detail.status_code == 302  # "does not exist": no page for beat A
+        assert listed.status_code == 403
+        assert own.status_code == 403
+        assert other.status_code == 403
 
     def test_it_refuses_to_add_a_user_without_jurisdiction(self, world: World) -> None:
         client = client_for(world.users["admin"])

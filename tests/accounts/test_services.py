@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.test import RequestFactory
@@ -52,6 +53,42 @@ def fail(request: HttpRequest, times: int, username: str = "officer") -> None:
         assert login_attempt(request=request, username=username, password="wrong") is None
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    # Failures of unknown usernames are counted in the (per-process) cache.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def outcomes(request: HttpRequest, username: str, tries: int) -> list[object]:
+    """What each of ``tries`` wrong passwords gets: None, or the lock-out's end."""
+    seen: list[object] = []
+    for _ in range(tries):
+        try:
+            seen.append(login_attempt(request=request, username=username, password="wrong"))
+        except LoginLocked as locked:
+            seen.append(("locked until", locked.until))
+    return seen
+
+
+@pytest.mark.usefixtures("clock")
+def test_it_gives_an_unknown_username_the_same_six_answers_as_a_real_one(
+    world: World, request_: HttpRequest, settings: Settings
+) -> None:
+    """With the shipped settings (5 failures, 15 minutes), six wrong tries read the same
+    whether the account exists or not: the lock-out does not reveal usernames."""
+    settings.LOGIN_MAX_FAILURES = 5
+    settings.LOGIN_LOCKOUT_SECONDS = 900
+
+    real = outcomes(request_, "officer", 6)
+    unknown = outcomes(request_, "nobody", 6)
+
+    locked = ("locked until", START + timedelta(seconds=900))
+    assert real == [None, None, None, None, locked, locked]
+    assert unknown == real
+
+
 @pytest.mark.usefixtures("lockout", "clock")
 class TestLoginAttempt:
     def test_it_returns_the_user_for_the_right_password(
@@ -73,7 +110,52 @@ class TestLoginAttempt:
     def test_it_answers_an_unknown_username_like_a_wrong_password(
         self, world: World, request_: HttpRequest
     ) -> None:
-        fail(request_, MAX_FAILURES + 1, username="nobody")
+        fail(request_, MAX_FAILURES - 1, username="nobody")
+
+    def test_it_locks_an_unknown_username_at_the_same_failure_as_a_real_one(
+        self, world: World, request_: HttpRequest
+    ) -> None:
+        fail(request_, MAX_FAILURES - 1, username="nobody")
+
+        with pytest.raises(LoginLocked) as caught:
+            login_attempt(request=request_, username="nobody", password="wrong")
+
+        assert caught.value.until == START + timedelta(seconds=LOCKOUT_SECONDS)
+        entry = AuditEntry.objects.get(action="login.locked")
+        assert entry.detail == {"known_user": False}
+        assert entry.client_address == "127.0.0.1"
+        assert "nobody" not in str(entry.detail)
+
+    def test_it_keeps_an_unknown_username_locked_for_the_lockout_then_counts_afresh(
+        self, world: World, request_: HttpRequest, clock: time_machine.Traveller
+    ) -> None:
+        fail(request_, MAX_FAILURES - 1, username="nobody")
+        with pytest.raises(LoginLocked):
+            login_attempt(request=request_, username="nobody", password="wrong")
+
+        clock.shift(LOCKOUT_SECONDS - 1)
+        with pytest.raises(LoginLocked):
+            login_attempt(request=request_, username="nobody", password=PASSWORD)
+
+        clock.shift(2)
+        fail(request_, MAX_FAILURES - 1, username="nobody")
+        with pytest.raises(LoginLocked):
+            login_attempt(request=request_, username="nobody", password="wrong")
+
+    def test_it_counts_an_unknown_username_whatever_its_case(
+        self, world: World, request_: HttpRequest
+    ) -> None:
+        fail(request_, MAX_FAILURES - 1, username="Nobody")
+
+        with pytest.raises(LoginLocked):
+            login_attempt(request=request_, username="nobody", password="wrong")
+
+    def test_it_counts_each_unknown_username_on_its_own(
+        self, world: World, request_: HttpRequest
+    ) -> None:
+        fail(request_, MAX_FAILURES - 1, username="nobody")
+
+        fail(request_, MAX_FAILURES - 1, username="somebody")
 
     def test_it_locks_the_account_at_the_last_allowed_failure(
         self, world: World, request_: HttpRequest

@@ -12,7 +12,8 @@ from pytest_django import DjangoAssertNumQueries
 
 from safecommunity.places.models import Beat, Division, Grid
 from safecommunity.places.services import beat_create, grid_create
-from tests.conftest import World, client_for, square
+from tests.apiclient import api_client, items
+from tests.conftest import World, square
 
 API = "/api/v1/places"
 # Inside beat A's square (117.10–117.11, 39.10–39.11), B's, and outside every beat.
@@ -21,19 +22,6 @@ POINT_B = {"lat": 39.105, "lng": 117.115}
 NOWHERE = {"lat": 30.0, "lng": 100.0}
 # Session + user + scope + count + page; must not grow with the number of rows.
 LIST_QUERIES = 6
-
-
-def api_client(world: World, who: str) -> Client:
-    client = client_for(world.users[who])
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-def items(response: Any) -> list[dict[str, Any]]:
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert body["count"] == len(body["items"])
-    return body["items"]  # type: ignore[no-any-return]
 
 
 def codes(response: Any) -> set[str]:
@@ -545,3 +533,48 @@ def test_it_refuses_a_feature_whose_properties_are_not_an_object(world: World) -
     body = collection(NEW_GRID, {"type": "Feature", "properties": [1], "geometry": None})
     response = post_boundaries(api_client(world, "admin"), body)
     assert response.status_code == 400
+
+
+def nan_ring_feature() -> str:
+    geometry = '{"type": "Polygon", "coordinates": [[[NaN, 1], [2, 2], [3, 1], [NaN, 1]]]}'
+    return (
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+        '"properties": {"code": "120104003017001"}, "geometry": ' + geometry + "}]}"
+    )
+
+
+def deep_coordinates_feature() -> str:
+    coordinates = "[" * 500 + "117.0, 39.0" + "]" * 500
+    return (
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", '
+        '"properties": {"code": "120104003017001"}, '
+        '"geometry": {"type": "Polygon", "coordinates": ' + coordinates + "}}]}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param("[" * 100_000, "nested too deeply", id="deeply-nested-json"),
+        pytest.param(
+            deep_coordinates_feature(),
+            "feature 1 (code 120104003017001): geometry: malformed coordinates",
+            id="deeply-nested-coordinates",
+        ),
+        pytest.param(
+            nan_ring_feature(),
+            "feature 1 (code 120104003017001): geometry: coordinates must be finite numbers",
+            id="nan-coordinates",
+        ),
+    ],
+)
+def test_it_answers_a_hostile_boundary_file_with_400_and_a_message(
+    world: World, body: str, expected: str
+) -> None:
+    before = snapshot()
+
+    response = post_boundaries(api_client(world, "admin"), body)
+
+    assert response.status_code == 400, response.content
+    assert any(expected in error for error in response.json()["errors"]), response.json()
+    assert snapshot() == before

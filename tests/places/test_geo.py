@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 from shapely.geometry import shape
 
 from safecommunity.places.geo import (
@@ -22,9 +24,28 @@ from tests.conftest import World, square
 
 
 @pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    # Messages are asserted in English; the default language (zh-hans) has translations.
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_locator() -> None:
     # The beat index is per process; a previous test's index must not answer for this one.
     invalidate_locator()
+
+
+NAN = float("nan")
+INF = float("inf")
+
+
+def deep(depth: int) -> object:
+    """A position wrapped in ``depth`` lists: deeper than any recursion limit."""
+    value: object = [117.0, 39.0]
+    for _ in range(depth):
+        value = [value]
+    return value
 
 
 class TestParseBoundary:
@@ -58,6 +79,53 @@ class TestParseBoundary:
     def test_it_names_what_is_wrong(self, value: object, message: str) -> None:
         with pytest.raises(GeometryError, match=message):
             parse_boundary(value)
+
+    @pytest.mark.parametrize(
+        ("coordinates", "message"),
+        [
+            pytest.param(
+                [[[NAN, 1], [2, 2], [3, 1], [NAN, 1]]], "finite numbers", id="nan-ring-ends"
+            ),
+            pytest.param(
+                [[[117.0, 39.0], [117.1, NAN], [117.1, 39.1], [117.0, 39.0]]],
+                "finite numbers",
+                id="nan-inside",
+            ),
+            pytest.param(
+                [[[117.0, 39.0], [-INF, 39.0], [117.1, 39.1], [117.0, 39.0]]],
+                "finite numbers",
+                id="infinity",
+            ),
+            pytest.param(
+                [[[117.0, 39.0], [10**400, 39.0], [117.1, 39.1], [117.0, 39.0]]],
+                "two or three numbers",
+                id="int-beyond-float",
+            ),
+            pytest.param([[[117.0, 39.0, 1, 2]] * 4], "two or three numbers", id="four-numbers"),
+            pytest.param([117.0, 39.0], "a ring must be a list", id="a-position"),
+            pytest.param("abc", "coordinates must be a list", id="text"),
+            pytest.param(deep(100_000), "two or three numbers", id="deep-coordinates"),
+            pytest.param([deep(100_000)], "two or three numbers", id="deep-ring"),
+            pytest.param([[[117.0, 39.0], deep(100_000)]], "two or three numbers", id="deep-pos"),
+        ],
+    )
+    def test_it_refuses_unusable_coordinates_with_a_message(
+        self, coordinates: object, message: str
+    ) -> None:
+        with pytest.raises(GeometryError, match=message):
+            parse_boundary({"type": "Polygon", "coordinates": coordinates})
+
+    def test_it_refuses_deeply_nested_multipolygon_coordinates(self) -> None:
+        with pytest.raises(GeometryError, match="two or three numbers"):
+            parse_boundary({"type": "MultiPolygon", "coordinates": deep(100_000)})
+
+    def test_it_refuses_json_text_nested_too_deeply(self) -> None:
+        with pytest.raises(GeometryError, match="nested too deeply"):
+            parse_boundary('{"type": "Polygon", "coordinates": ' + "[" * 100_000)
+
+    def test_it_refuses_a_geometry_type_that_is_not_text(self) -> None:
+        with pytest.raises(GeometryError, match="Polygon or MultiPolygon"):
+            parse_boundary({"type": ["Polygon"], "coordinates": []})
 
     def test_it_accepts_a_polygon_as_a_dict_or_as_text(self) -> None:
         polygon = square(117.0, 39.0)

@@ -54,6 +54,18 @@ def collection(*features: object) -> str:
     return json.dumps({"type": "FeatureCollection", "features": list(features)})
 
 
+NAN = float("nan")
+INF = float("inf")
+
+
+def nested(depth: int) -> object:
+    """A position wrapped in ``depth`` more lists than GeoJSON allows."""
+    value: object = [117.0, 39.0]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def counts() -> tuple[int, int, int]:
     return Division.objects.count(), Grid.objects.count(), Beat.objects.count()
 
@@ -378,6 +390,83 @@ class TestBoundariesImport:
         assert (first.created, first.updated) == (1, 0)
         assert (second.created, second.updated) == (0, 1)
         assert Division.objects.filter(code="120104004").count() == 1
+
+    def test_it_reports_json_nested_too_deeply_without_crashing(self, world: World) -> None:
+        before = counts()
+
+        result = boundaries_import(data=b"[" * 100_000)
+
+        assert result.errors == [
+            "The file is not valid JSON: arrays or objects are nested too deeply."
+        ]
+        assert counts() == before
+
+    @pytest.mark.parametrize(
+        ("coordinates", "message"),
+        [
+            pytest.param(
+                [[[NAN, 1], [2, 2], [3, 1], [NAN, 1]]],
+                "coordinates must be finite numbers, not NaN or infinity",
+                id="nan-ring",
+            ),
+            pytest.param(
+                [[[117.0, 39.0], [INF, 39.0], [117.1, 39.1], [117.0, 39.0]]],
+                "coordinates must be finite numbers, not NaN or infinity",
+                id="infinity",
+            ),
+            pytest.param(
+                nested(500), "a position must be a list of two or three numbers", id="deep"
+            ),
+        ],
+    )
+    def test_it_names_the_feature_with_unusable_coordinates(
+        self, world: World, coordinates: object, message: str
+    ) -> None:
+        before = counts()
+        data = collection(
+            feature(code="120104003017001", geometry=square(117.5, 39.5)),
+            feature(
+                code="120104003017002",
+                geometry={"type": "Polygon", "coordinates": coordinates},
+            ),
+        )
+
+        result = boundaries_import(data=data)
+
+        assert len(result.errors) == 1
+        assert "feature 2 (code 120104003017002)" in result.errors[0]
+        assert message in result.errors[0]
+        assert counts() == before
+        assert Grid.objects.get(pk=world.grid_a.pk).boundary == world.grid_a.boundary
+
+    def test_it_names_a_feature_whose_geometry_type_is_not_text(self, world: World) -> None:
+        data = collection(
+            feature(code="120104003017001", geometry={"type": [1], "coordinates": []})
+        )
+
+        result = boundaries_import(data=data)
+
+        assert len(result.errors) == 1
+        assert "feature 1 (code 120104003017001)" in result.errors[0]
+        assert "Polygon or MultiPolygon" in result.errors[0]
+
+    def test_it_names_a_feature_whose_name_is_too_long(self, world: World) -> None:
+        before = Grid.objects.get(pk=world.grid_a.pk).name
+
+        result = boundaries_import(
+            data=collection(feature(code="120104003017001", name="长" * 101))
+        )
+
+        assert len(result.errors) == 1
+        assert "feature 1 (code 120104003017001)" in result.errors[0]
+        assert "longer than 100 characters" in result.errors[0]
+        assert Grid.objects.get(pk=world.grid_a.pk).name == before
+
+    def test_it_refuses_a_new_division_whose_name_is_too_long(self, world: World) -> None:
+        with pytest.raises(ValidationError, match="longer than 100 characters"):
+            division_create(
+                kind="community", code="120104003018", name="社" * 101, parent=world.subdistrict
+            )
 
 
 class TestBoundariesImportScope:

@@ -10,26 +10,17 @@ import pytest
 from django.test import Client
 from pytest_django import DjangoAssertNumQueries
 
-from safecommunity.teams.models import DutyShift, StaffKind
+from safecommunity.accounts.models import User
+from safecommunity.teams.models import DutyShift, Staff, StaffKind
 from safecommunity.teams.services import duty_shift_create, staff_assign, staff_create
-from tests.conftest import World, client_for
+from tests.apiclient import api_client, items
+from tests.conftest import World
 
 API = "/api/v1/teams"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LIST_QUERIES = 6
-
-
-def api_client(world: World, who: str) -> Client:
-    client = client_for(world.users[who])
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
-
-
-def items(response: Any) -> list[dict[str, Any]]:
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert body["count"] == len(body["items"])
-    return body["items"]  # type: ignore[no-any-return]
+# A city analyst's permissions (may they see names?), read once per request.
+PERMISSION_QUERIES = 2
 
 
 def names(response: Any) -> set[str]:
@@ -241,8 +232,90 @@ def test_it_lists_the_roster_in_a_bounded_number_of_queries(
     world: World, shifts: list[DutyShift], django_assert_max_num_queries: DjangoAssertNumQueries
 ) -> None:
     client = api_client(world, "city")
-    with django_assert_max_num_queries(LIST_QUERIES):
+    with django_assert_max_num_queries(LIST_QUERIES + PERMISSION_QUERIES):
         assert len(items(client.get(API + "/roster", {"start": "2024-05-06"}))) == 4
+
+
+def test_it_shows_each_beat_only_its_own_staffs_shifts_at_a_shared_office(
+    world: World, shifts: list[DutyShift]
+) -> None:
+    # 学府警务室 serves beats A and B; 王强 (beat B) is out of beat A's scope, and back.
+    query = {"start": "2024-05-06", "days": 2}
+    officer = api_client(world, "officer")
+    assert {r["staff"]["name"] for r in items(officer.get(API + "/roster", query))} == {"马燕"}
+    assert officer.get(f"{API}/staff/{world.officer_b.pk}").status_code == 404
+    neighbour = api_client(world, "neighbour")
+    rows = items(neighbour.get(API + "/roster", {**query, "office": world.office.pk}))
+    assert {r["staff"]["name"] for r in rows} == {"王强"}
+    assert len(rows) == 2
+
+
+# --- what is shown of a person -----------------------------------------------------------------
+
+
+def test_it_hides_a_station_and_committee_post_out_of_scope(world: World, roaming: Staff) -> None:
+    body = api_client(world, "officer").get(f"{API}/staff/{roaming.pk}").json()
+    assert body["name"] == "李明"
+    assert body["station"] is None
+    assert body["station_id"] is None
+    assert [b["beat"]["code"] for b in body["beats"]] == ["B-A"]
+    assert [p["community"]["name"] for p in body["committee_posts"]] == ["学府社区"]
+    [listed] = [
+        r for r in items(api_client(world, "officer").get(API + "/staff")) if r["name"] == "李明"
+    ]
+    assert listed["station_id"] is None
+
+
+def test_it_shows_the_station_and_posts_in_the_stations_own_district(
+    world: World, roaming: Staff
+) -> None:
+    body = api_client(world, "other_district").get(f"{API}/staff/{roaming.pk}").json()
+    assert body["station"]["name"] == "光复道派出所"
+    assert body["station_id"] == world.other_station.pk
+    assert [p["community"]["name"] for p in body["committee_posts"]] == ["三戒里社区"]
+
+
+def test_it_masks_names_numbers_and_phones_for_a_city_analyst(
+    world: World, roaming: Staff, shifts: list[DutyShift]
+) -> None:
+    client = api_client(world, "city")
+    staff = items(client.get(API + "/staff"))
+    assert "马*" in {r["name"] for r in staff} and "马燕" not in {r["name"] for r in staff}
+    assert {r["police_number"] for r in staff} == {""}
+    assert {r["phone"] for r in staff} == {""}
+    detail = client.get(f"{API}/staff/{roaming.pk}").json()
+    assert (detail["name"], detail["police_number"], detail["phone"]) == ("李*", "", "")
+    team = client.get(f"{API}/beats/{world.beat_a.pk}/team").json()
+    assert team["members"][0]["name"] == "马*"
+    assert {m["police_number"] for m in team["members"]} == {""}
+    roster = items(client.get(API + "/roster", {"start": "2024-05-06"}))
+    assert {r["staff"]["name"] for r in roster} == {"马*", "王*"}
+    assert "马燕" not in client.get(API + "/roster", {"start": "2024-05-06"}).content.decode()
+
+
+def test_it_shows_names_to_a_city_analyst_granted_them(
+    world: World, named_city: User, roaming: Staff, shifts: list[DutyShift]
+) -> None:
+    client = api_client(world, "city")
+    assert "马燕" in names(client.get(API + "/staff"))
+    detail = client.get(f"{API}/staff/{roaming.pk}").json()
+    assert (detail["name"], detail["police_number"], detail["phone"]) == (
+        "李明",
+        "022999",
+        "13800000000",
+    )
+    team = client.get(f"{API}/beats/{world.beat_a.pk}/team").json()
+    assert (team["members"][0]["name"], team["members"][0]["police_number"]) == ("马燕", "012345")
+    roster = items(client.get(API + "/roster", {"start": "2024-05-06"}))
+    assert {r["staff"]["name"] for r in roster} == {"马燕", "王强"}
+
+
+@pytest.mark.parametrize("username", ["district", "station", "officer"])
+def test_it_shows_names_to_the_people_working_the_beats(world: World, username: str) -> None:
+    client = api_client(world, username)
+    assert "马燕" in names(client.get(API + "/staff"))
+    team = client.get(f"{API}/beats/{world.beat_a.pk}/team").json()
+    assert (team["members"][0]["name"], team["members"][0]["police_number"]) == ("马燕", "012345")
 
 
 # --- malformed input ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from safecommunity.accounts.scope import scope_for
 from safecommunity.places.models import PoliceOffice
-from safecommunity.teams.models import StaffKind
+from safecommunity.teams.models import Staff, StaffKind
 from safecommunity.teams.selectors import (
     beat_compliance,
     beat_team,
@@ -20,8 +20,10 @@ from safecommunity.teams.selectors import (
     compliance_problems,
     compliance_summary,
     duty_roster,
+    staff_committee_posts,
     staff_get,
     staff_list,
+    staff_stations_in_scope,
 )
 from safecommunity.teams.services import duty_shift_create, staff_assign, staff_create
 from tests.conftest import World
@@ -193,7 +195,7 @@ class TestDutyRoster:
         self, world: World, other_office: PoliceOffice
     ) -> None:
         inside = duty_shift_create(
-            office=world.office, staff=world.officer_a, starts_at=at(8), ends_at=at(17)
+            office=world.office, staff=world.officer_b, starts_at=at(8), ends_at=at(17)
         )
         duty_shift_create(
             office=world.office,
@@ -224,3 +226,63 @@ class TestDutyRoster:
         )
 
         assert list(duty_roster(user=world.users["other_district"], start=DAY)) == []
+
+    def test_it_shows_only_the_shifts_of_staff_in_scope_at_an_office_serving_two_beats(
+        self, world: World
+    ) -> None:
+        # 学府警务室 serves beats A and B: each beat's officer sees their own team's shifts.
+        mine = duty_shift_create(
+            office=world.office, staff=world.officer_a, starts_at=at(8), ends_at=at(17)
+        )
+        theirs = duty_shift_create(
+            office=world.office, staff=world.officer_b, starts_at=at(8), ends_at=at(17)
+        )
+
+        assert list(duty_roster(user=world.users["officer"], start=DAY)) == [mine]
+        assert list(duty_roster(user=world.users["neighbour"], start=DAY)) == [theirs]
+        assert set(duty_roster(user=world.users["station"], start=DAY)) == {mine, theirs}
+
+    def test_it_shows_the_shift_of_a_neighbour_who_also_works_in_the_users_beat(
+        self, world: World
+    ) -> None:
+        staff_assign(staff=world.officer_b, beat=world.beat_a, since=DAY)
+        shift = duty_shift_create(
+            office=world.office, staff=world.officer_b, starts_at=at(8), ends_at=at(17)
+        )
+
+        assert list(duty_roster(user=world.users["officer"], start=DAY)) == [shift]
+
+
+class TestWhatIsShownOfStaff:
+    def test_it_names_a_station_only_inside_the_jurisdiction(
+        self, world: World, roaming: Staff
+    ) -> None:
+        # 光复道派出所 owns beat C (河北区): out of scope for beat A and for 南开区.
+        for username in ("officer", "station", "district"):
+            assert staff_stations_in_scope(user=world.users[username], staff=[roaming]) == set()
+        for username in ("other_district", "city", "admin"):
+            assert staff_stations_in_scope(user=world.users[username], staff=[roaming]) == {
+                world.other_station.pk
+            }
+
+    def test_it_finds_the_stations_of_a_whole_page_in_one_query(
+        self, world: World, roaming: Staff, django_assert_num_queries: DjangoAssertNumQueries
+    ) -> None:
+        page = [world.officer_a, world.officer_b, roaming]
+        with django_assert_num_queries(1):
+            stations = staff_stations_in_scope(user=world.users["city"], staff=page)
+        assert stations == {world.station.pk, world.other_station.pk}
+
+    def test_it_shows_the_committee_posts_of_communities_touching_the_scope(
+        self, world: World, roaming: Staff
+    ) -> None:
+        def communities(username: str) -> list[str]:
+            posts = staff_committee_posts(user=world.users[username], staff=roaming)
+            return [post.community.name for post in posts]
+
+        # A beat user sees the posts of the community holding the beat, not another's.
+        assert communities("officer") == ["学府社区"]
+        assert communities("neighbour") == ["学府社区"]
+        assert communities("district") == ["学府社区"]
+        assert communities("other_district") == ["三戒里社区"]
+        assert communities("city") == ["三戒里社区", "学府社区"]

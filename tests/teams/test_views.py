@@ -9,20 +9,27 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from safecommunity.accounts.models import User
 from safecommunity.places.models import PoliceOffice
-from safecommunity.teams.models import StaffKind
+from safecommunity.teams.models import Staff, StaffKind
 from safecommunity.teams.services import duty_shift_create, staff_assign, staff_create
 from tests.conftest import World, client_for
 
 NOW = "2025-03-05 09:00 +0800"  # a Wednesday
 
 
-def _shift(world: World, day: int, hour: int, office: PoliceOffice | None = None) -> None:
+def _shift(
+    world: World,
+    day: int,
+    hour: int,
+    office: PoliceOffice | None = None,
+    staff: Staff | None = None,
+) -> None:
     tz = timezone.get_current_timezone()
     start = datetime(2025, 3, day, hour, tzinfo=tz)
     duty_shift_create(
         office=office or world.office,
-        staff=world.officer_a,
+        staff=staff or world.officer_a,
         starts_at=start,
         ends_at=start + timedelta(hours=8),
     )
@@ -77,7 +84,7 @@ def test_it_filters_staff_by_kind(world: World) -> None:
     response = client_for(world.users["district"]).get(
         reverse("teams:staff"), {"kind": StaffKind.GRID_WORKER}
     )
-    names = [person.name for person, _ in response.context["people"]]
+    names = [person.name for person, _, _ in response.context["people"]]
     assert names == ["网格员甲"]
 
 
@@ -190,6 +197,91 @@ def test_it_builds_the_roster_without_n_plus_one(
         response = client.get(reverse("teams:roster"))
     [(_, cells)] = response.context["table"]
     assert sum(len(c) for c in cells) == 14
+
+
+@time_machine.travel(NOW, tick=False)
+def test_it_shows_each_beat_only_its_own_staffs_shifts_at_a_shared_office(world: World) -> None:
+    # 学府警务室 serves beats A and B: 马燕 (A) and 王强 (B) both have shifts there.
+    _shift(world, 5, 8)
+    _shift(world, 5, 16, staff=world.officer_b)
+    office_page = reverse("places:office", args=[world.office.pk])
+    for username, mine, theirs in (("officer", "马燕", "王强"), ("neighbour", "王强", "马燕")):
+        client = client_for(world.users[username])
+        for url in (reverse("teams:roster"), office_page):
+            content = client.get(url).content.decode()
+            assert mine in content, (username, url)
+            assert theirs not in content, (username, url)
+    content = client_for(world.users["station"]).get(office_page).content.decode()
+    assert "马燕" in content and "王强" in content
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=9999-12-31",
+        "start=9999-12-31&view=day",
+        "start=0001-01-01",
+        "start=0001-01-01&view=day",
+    ],
+)
+def test_it_refuses_a_roster_start_beyond_the_calendar_it_keeps(world: World, query: str) -> None:
+    response = client_for(world.users["officer"]).get(reverse("teams:roster") + "?" + query)
+    assert response.status_code == 400
+    assert response.context["form"].errors["start"]
+    assert "2000-01-01" in response.content.decode()
+
+
+def test_it_hides_a_station_out_of_scope_in_the_staff_list(world: World, roaming: Staff) -> None:
+    content = client_for(world.users["officer"]).get(reverse("teams:staff")).content.decode()
+    assert "李明" in content
+    assert "光复道派出所" not in content
+    content = client_for(world.users["other_district"]).get(reverse("teams:staff")).content
+    assert "光复道派出所" in content.decode()
+
+
+# Names --------------------------------------------------------------------------------------
+
+
+def _pages(world: World) -> list[str]:
+    return [
+        reverse("places:beat", args=[world.beat_a.pk]),
+        reverse("places:office", args=[world.office.pk]),
+        reverse("teams:staff"),
+        reverse("teams:roster"),
+    ]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_it_masks_names_numbers_and_phones_for_a_city_analyst(world: World) -> None:
+    _shift(world, 5, 8)
+    world.officer_a.phone = "13900000000"
+    world.officer_a.save(update_fields=["phone"])
+    client = client_for(world.users["city"])
+    for url in _pages(world):
+        content = client.get(url).content.decode()
+        assert "马*" in content, url
+        assert "马燕" not in content, url
+        assert "012345" not in content and "13900000000" not in content, url
+
+
+@time_machine.travel(NOW, tick=False)
+def test_it_shows_names_to_a_city_analyst_granted_them(world: World, named_city: User) -> None:
+    _shift(world, 5, 8)
+    client = client_for(named_city)
+    for url in _pages(world):
+        assert "马燕" in client.get(url).content.decode(), url
+    assert "012345" in client.get(reverse("places:beat", args=[world.beat_a.pk])).content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("username", ["district", "station", "officer"])
+def test_it_shows_names_to_the_people_working_the_beats(world: World, username: str) -> None:
+    _shift(world, 5, 8)
+    client = client_for(world.users[username])
+    for url in _pages(world):
+        content = client.get(url).content.decode()
+        assert "马燕" in content and "马*" not in content, url
+    assert "012345" in client.get(reverse("places:beat", args=[world.beat_a.pk])).content.decode()
 
 
 # Home ---------------------------------------------------------------------------------------

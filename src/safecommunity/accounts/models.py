@@ -69,6 +69,10 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # A city analyst sees aggregates, not names, unless granted this (accounts.privacy).
+        permissions = [
+            ("view_names", _("May see the names of people in their jurisdiction")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
             # One jurisdiction at most, and exactly one for everyone but administrators.

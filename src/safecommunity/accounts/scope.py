@@ -43,6 +43,17 @@ class Scope:
             return True
         return any(path == p or path.startswith(p + ".") for p in self.prefixes)
 
+    def touches(self, path: str) -> bool:
+        """True when ``path`` lies inside this scope or contains part of it.
+
+        A place above the jurisdiction that holds some of it — the community of a beat user,
+        say — touches the scope without being covered by it: a beat officer may see the posts
+        of their own community's committees, not those of a community next door.
+        """
+        if self.prefixes is None:
+            return True
+        return self.covers(path) or any(p.startswith(path + ".") for p in self.prefixes)
+
     def q(self, field: str = "path") -> Q:
         """A Q object selecting rows whose ``field`` (a path) lies inside this scope."""
         if self.prefixes is None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest
@@ -57,12 +59,24 @@ def login_attempt(*, request: HttpRequest, username: str, password: str) -> User
 
     After ``LOGIN_MAX_FAILURES`` failures in a row the account is locked for
     ``LOGIN_LOCKOUT_SECONDS``: even the right password is refused (``LoginLocked``) until then.
-    Unknown usernames fail like wrong passwords, so the form does not reveal which users exist.
+
+    Unknown usernames fail like wrong passwords *and are locked out the same way*, so neither
+    the message nor the lock-out reveals which users exist. Their failures are counted in
+    Django's cache (``_unknown_username_failed``), not the database. The default cache is
+    per process: with several server processes, configure a shared cache (Redis) in
+    ``CACHES``, or each process counts on its own and an unknown name locks later than a
+    real one.
     """
     now = timezone.now()
     target = User.objects.filter(username=username).first()
     if target is not None and target.locked_until is not None and target.locked_until > now:
         raise LoginLocked(target.locked_until)
+    if target is None:
+        locked_until = cache.get(_unknown_username_key(username, "locked_until"))
+        if locked_until is not None and locked_until > now:
+            raise LoginLocked(locked_until)
+    # Called for unknown names too: the backend then runs the password hasher once anyway,
+    # so the answer takes as long as for a real user.
     user = authenticate(request, username=username, password=password)
     if user is not None:
         assert isinstance(user, User)  # noqa: S101  # AUTH_USER_MODEL
@@ -71,22 +85,59 @@ def login_attempt(*, request: HttpRequest, username: str, password: str) -> User
             user.locked_until = None
             user.save(update_fields=["failed_logins", "locked_until"])
         return user
-    if target is not None:
-        locked = False
-        with transaction.atomic():
-            # Count in the database, so two concurrent wrong guesses both count.
-            User.objects.filter(pk=target.pk).update(failed_logins=models.F("failed_logins") + 1)
-            target.refresh_from_db(fields=["failed_logins"])
-            if target.failed_logins >= settings.LOGIN_MAX_FAILURES:
-                target.locked_until = now + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
-                target.failed_logins = 0
-                target.save(update_fields=["locked_until", "failed_logins"])
-                audit_record(actor=None, action="login.locked", obj=target, request=request)
-                locked = True
-        # Raised outside the transaction: raising inside would roll the lock back.
-        if locked:
-            raise LoginLocked(target.locked_until)
+    if target is None:
+        _unknown_username_failed(request=request, username=username, now=now)
+        return None
+    locked = False
+    with transaction.atomic():
+        # Count in the database, so two concurrent wrong guesses both count.
+        User.objects.filter(pk=target.pk).update(failed_logins=models.F("failed_logins") + 1)
+        target.refresh_from_db(fields=["failed_logins"])
+        if target.failed_logins >= settings.LOGIN_MAX_FAILURES:
+            target.locked_until = now + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+            target.failed_logins = 0
+            target.save(update_fields=["locked_until", "failed_logins"])
+            audit_record(actor=None, action="login.locked", obj=target, request=request)
+            locked = True
+    # Raised outside the transaction: raising inside would roll the lock back.
+    if locked:
+        raise LoginLocked(target.locked_until)
     return None
+
+
+def _unknown_username_key(username: str, part: str) -> str:
+    """Cache key for an unknown username's counter: a hash of the lower-cased name, so the
+    cache holds no typed names (people type passwords into the username field) and any
+    cache backend accepts the key."""
+    digest = hashlib.sha256(username.lower().encode()).hexdigest()
+    return f"safecommunity:login-unknown:{digest}:{part}"
+
+
+def _unknown_username_failed(*, request: HttpRequest, username: str, now: datetime) -> None:
+    """Count a failed login for a username that does not exist, exactly as ``login_attempt``
+    counts one for a real user; raise ``LoginLocked`` at the last allowed failure.
+
+    ``cache.add`` then ``cache.incr`` is atomic on LocMem and Redis, so concurrent guesses
+    all count. Like a user's ``failed_logins``, the counter does not expire by itself.
+    """
+    failures_key = _unknown_username_key(username, "failures")
+    cache.add(failures_key, 0, timeout=None)
+    try:
+        failures = cache.incr(failures_key)
+    except ValueError:  # evicted between add and incr
+        cache.set(failures_key, 1, timeout=None)
+        failures = 1
+    if failures < settings.LOGIN_MAX_FAILURES:
+        return
+    until = now + timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    cache.set(
+        _unknown_username_key(username, "locked_until"),
+        until,
+        timeout=settings.LOGIN_LOCKOUT_SECONDS,
+    )
+    cache.delete(failures_key)
+    audit_record(actor=None, action="login.locked", request=request, detail={"known_user": False})
+    raise LoginLocked(until)
 
 
 def user_create(

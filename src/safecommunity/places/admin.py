@@ -3,8 +3,13 @@
 Divisions, grids, beats and addresses are written through ``places.services`` (and the
 GeoJSON import), which compute paths, check codes and keep the beat index current; here they
 are listed and searched, and only their names can be corrected. Stations and offices carry
-contact details that the admin edits. Nothing is deleted here: places are referenced from
-everywhere and protected in the database.
+contact details that the admin edits; which district a station and which station an office
+belongs to is fixed once created (a beat's office must belong to the beat's station, so moving
+an office is a service's job, which checks its beats). Nothing is deleted here: places are
+referenced from everywhere and protected in the database.
+
+Like every admin of the project, these are for administrators whose scope is everything, and
+every save is audited (``accounts.admin.ScopedModelAdmin``).
 """
 
 from __future__ import annotations
@@ -83,6 +88,12 @@ class PoliceStationAdmin(ScopedModelAdmin):
     search_fields = ("code", "name", "address")
     autocomplete_fields = ("district",)
 
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> tuple[str, ...]:
+        # Its beats' grids lie in its district: moving a station would split them.
+        return ("district",) if obj is not None else ()
+
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
@@ -95,6 +106,13 @@ class PoliceOfficeAdmin(ScopedModelAdmin):
     list_select_related = ("station",)
     search_fields = ("code", "name", "service_centre", "address")
     autocomplete_fields = ("station",)
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> tuple[str, ...]:
+        # A beat's office belongs to the beat's station: changing the station here would
+        # break that for every beat the office serves.
+        return ("station",) if obj is not None else ()
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy
 import shapely
+from django.utils.translation import gettext
+from shapely.errors import GEOSException
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -32,33 +34,95 @@ class GeometryError(ValueError):
 def parse_boundary(value: Any) -> BaseGeometry:
     """Parse a GeoJSON Polygon/MultiPolygon (a dict or its JSON text) and check it.
 
-    Raises ``GeometryError`` naming the problem: not JSON, wrong type, bad coordinates,
-    self-intersection, coordinates outside longitude/latitude range.
+    Raises ``GeometryError`` naming the problem: not JSON, wrong type, bad coordinates
+    (wrongly nested, not numbers, NaN or infinite), self-intersection, coordinates outside
+    longitude/latitude range. Nothing a client sends makes it raise anything else.
     """
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise GeometryError(f"not valid JSON: {exc.msg} at character {exc.pos}") from exc
+            raise GeometryError(
+                gettext("not valid JSON: %(why)s at character %(pos)d")
+                % {"why": exc.msg, "pos": exc.pos}
+            ) from exc
+        except RecursionError as exc:
+            raise GeometryError(gettext("not valid JSON: nested too deeply")) from exc
     if not isinstance(value, dict):
-        raise GeometryError("a geometry must be a JSON object")
+        raise GeometryError(gettext("a geometry must be a JSON object"))
     kind = value.get("type")
+    if not isinstance(kind, str):
+        raise GeometryError(gettext("geometry type must be Polygon or MultiPolygon"))
     if kind not in {"Polygon", "MultiPolygon"}:
-        raise GeometryError(f"geometry type must be Polygon or MultiPolygon, not {kind!r}")
+        raise GeometryError(
+            gettext("geometry type must be Polygon or MultiPolygon, not %(kind)s")
+            % {"kind": repr(kind)}
+        )
     if "coordinates" not in value:
-        raise GeometryError("geometry has no coordinates")
+        raise GeometryError(gettext("geometry has no coordinates"))
+    # Checked before shapely sees them: shapely recurses into nested lists (deep nesting
+    # exhausts the stack) and GEOS cannot close a ring whose ends are NaN.
+    _check_coordinates(kind, value["coordinates"])
     try:
         geom = shape(value)
-    except (ValueError, TypeError, IndexError, AttributeError) as exc:
-        raise GeometryError(f"malformed coordinates: {exc}") from exc
+    except (ValueError, TypeError, IndexError, AttributeError, GEOSException) as exc:
+        raise GeometryError(gettext("malformed coordinates: %(why)s") % {"why": exc}) from exc
     if geom.is_empty:
-        raise GeometryError("geometry is empty")
+        raise GeometryError(gettext("geometry is empty"))
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise GeometryError("coordinates are outside longitude/latitude range")
-    if not geom.is_valid:
-        raise GeometryError(f"invalid polygon: {shapely.is_valid_reason(geom)}")
+        raise GeometryError(gettext("coordinates are outside longitude/latitude range"))
+    try:
+        valid = geom.is_valid
+    except GEOSException as exc:
+        raise GeometryError(gettext("malformed coordinates: %(why)s") % {"why": exc}) from exc
+    if not valid:
+        raise GeometryError(
+            gettext("invalid polygon: %(why)s") % {"why": shapely.is_valid_reason(geom)}
+        )
     return geom
+
+
+def _check_coordinates(kind: str, coordinates: Any) -> None:
+    """Check the nesting of a Polygon's (rings → positions → numbers) or a MultiPolygon's
+    (polygons → rings → positions → numbers) coordinates, and that every number is finite.
+
+    The levels above a ring are walked in a loop and each ring is converted by numpy, which
+    gives up past its dimension limit rather than recurse: a hostile nesting depth costs
+    nothing. Emptiness and ring shape are left to shapely, which names them.
+    """
+    malformed = gettext("malformed coordinates: %(why)s")
+    if not isinstance(coordinates, list):
+        raise GeometryError(malformed % {"why": gettext("coordinates must be a list")})
+    polygons = coordinates if kind == "MultiPolygon" else [coordinates]
+    for polygon in polygons:
+        if not isinstance(polygon, list):
+            raise GeometryError(malformed % {"why": gettext("a polygon must be a list of rings")})
+        for ring in polygon:
+            if not isinstance(ring, list):
+                raise GeometryError(
+                    malformed % {"why": gettext("a ring must be a list of positions")}
+                )
+            if not ring:
+                continue
+            try:
+                points = numpy.asarray(ring, dtype=float)
+            except (ValueError, TypeError, OverflowError):
+                points = None
+            if points is None or points.ndim != 2 or points.shape[1] not in (2, 3):
+                raise GeometryError(
+                    malformed
+                    % {
+                        "why": gettext(
+                            "a position must be a list of two or three numbers "
+                            "(longitude, latitude)"
+                        )
+                    }
+                )
+            if not numpy.isfinite(points).all():
+                raise GeometryError(
+                    gettext("coordinates must be finite numbers, not NaN or infinity")
+                )
 
 
 def to_geojson_text(geom: BaseGeometry) -> str:
@@ -71,7 +135,7 @@ def to_geojson_text(geom: BaseGeometry) -> str:
 def polygon_or_multi(geom: BaseGeometry) -> Polygon | MultiPolygon:
     if isinstance(geom, Polygon | MultiPolygon):
         return geom
-    raise GeometryError(f"expected a polygon, got {geom.geom_type}")
+    raise GeometryError(gettext("expected a polygon, got %(type)s") % {"type": geom.geom_type})
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,18 @@ def check_code(kind: str, code: str, parent_code: str | None) -> None:
             )
 
 
+def check_name(name: str) -> None:
+    """Raise ``ValidationError`` unless ``name`` fits a division's or grid's name column
+    (PostgreSQL refuses a longer one with a database error rather than a message)."""
+    limit = Division._meta.get_field("name").max_length
+    assert limit is not None  # noqa: S101  # a CharField
+    if len(name) > limit:
+        raise ValidationError(
+            _("Name “%(name)s…” is longer than %(limit)d characters.")
+            % {"name": name[:20], "limit": limit}
+        )
+
+
 def division_create(
     *,
     kind: str,
@@ -98,6 +110,7 @@ def division_create(
             _("A %(kind)s must sit under a %(parent)s.") % {"kind": kind, "parent": expected_parent}
         )
     check_code(kind, code, parent.code if parent else None)
+    check_name(name)
     text = _boundary_text(boundary) if boundary is not None else ""
     with transaction.atomic():
         if Division.objects.filter(code=code).exists():
@@ -121,6 +134,7 @@ def grid_create(
     if community.kind != DivisionKind.COMMUNITY:
         raise ValidationError(_("A grid must sit in a community."))
     check_code("grid", code, community.code)
+    check_name(name)
     text = _boundary_text(boundary) if boundary is not None else ""
     with transaction.atomic():
         if Grid.objects.filter(code=code).exists():
@@ -212,6 +226,12 @@ def boundaries_import(*, data: bytes | str, actor: User | None = None) -> Bounda
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         result.errors.append(_("The file is not valid JSON: %(why)s") % {"why": exc})
         return result
+    except RecursionError:
+        # json's decoder gives up past the interpreter's recursion limit (e.g. "[" × 100000).
+        result.errors.append(
+            _("The file is not valid JSON: arrays or objects are nested too deeply.")
+        )
+        return result
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         result.errors.append(_("The file must be a GeoJSON FeatureCollection."))
         return result
@@ -294,6 +314,14 @@ def _import_feature(
         # Out of scope reads exactly like unknown: the message must not confirm it exists.
         result.errors.append(_unknown_code(where))
         return
+    if name:
+        try:
+            check_name(name)
+        except ValidationError as exc:
+            result.errors.append(
+                _("%(where)s: %(why)s") % {"where": where, "why": "; ".join(exc.messages)}
+            )
+            return
     if existing is not None:
         existing.boundary = text
         fields = ["boundary"]

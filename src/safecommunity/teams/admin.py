@@ -2,7 +2,8 @@
 
 Read-mostly: team changes go through ``teams.services`` (which check the 1+2+N rules and
 write the audit entry). The admin lists and searches them, and corrects a staff member's
-name and phone.
+name and phone. Like every admin of the project it is for administrators whose scope is
+everything, and each save writes an audit entry (``accounts.admin.ScopedModelAdmin``).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from safecommunity.places.models import PoliceOffice
 from safecommunity.teams.models import StaffKind
+from safecommunity.teams.selectors import ROSTER_FIRST_DAY, ROSTER_LAST_DAY
 
 
 class StaffFilterForm(forms.Form):
@@ -38,3 +40,17 @@ class RosterFilterForm(forms.Form):
         office_field = self.fields["office"]
         assert isinstance(office_field, forms.ModelChoiceField)  # noqa: S101  # declared above
         office_field.queryset = offices
+
+    def clean_start(self) -> date | None:
+        # Far-off days would overflow when a week is added to them: refuse them by name.
+        start: date | None = self.cleaned_data["start"]
+        if start is not None and not ROSTER_FIRST_DAY <= start <= ROSTER_LAST_DAY:
+            raise forms.ValidationError(
+                _("Choose a day between %(first)s and %(last)s."),
+                code="out_of_range",
+                params={
+                    "first": ROSTER_FIRST_DAY.isoformat(),
+                    "last": ROSTER_LAST_DAY.isoformat(),
+                },
+            )
+        return start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -11,14 +12,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecommunity.accounts.models import User
-from safecommunity.accounts.scope import scope_filter
+from safecommunity.accounts.scope import scope_filter, scope_for
 from safecommunity.places.models import Beat, Division, PoliceOffice, PoliceStation
-from safecommunity.places.selectors import beat_list, office_list
+from safecommunity.places.selectors import beat_list, office_list, station_list
 from safecommunity.teams.models import Assignment, CommitteePost, DutyShift, Staff, StaffKind
 
 # The 1+2+N rule.
 MIN_COMMUNITY_WORKERS = 2
 MIN_GRID_WORKERS = 1
+
+# A roster is read a few weeks at a time, from a day inside what datetimes hold with room to
+# spare: a start near 0001-01-01 or 9999-12-31 would overflow when the days are added. The
+# page's filter form and the API both refuse a start outside these bounds.
+ROSTER_MAX_DAYS = 62
+ROSTER_FIRST_DAY = date(2000, 1, 1)
+ROSTER_LAST_DAY = date(2999, 12, 31)
 
 
 def staff_list(*, user: User, kind: str | None = None) -> QuerySet[Staff]:
@@ -28,6 +36,30 @@ def staff_list(*, user: User, kind: str | None = None) -> QuerySet[Staff]:
 
 def staff_get(*, user: User, pk: int) -> Staff:
     return get_object_or_404(staff_list(user=user), pk=pk)
+
+
+def staff_stations_in_scope(*, user: User, staff: Iterable[Staff]) -> set[int]:
+    """The ids of the police stations of ``staff`` that the user may see (one query).
+
+    A staff member's station can lie outside the jurisdiction — an officer who also helps in
+    a beat of another district's station — and is then not shown.
+    """
+    ids = {s.station_id for s in staff if s.station_id is not None}
+    if not ids:
+        return set()
+    return set(station_list(user=user).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def staff_committee_posts(*, user: User, staff: Staff) -> list[CommitteePost]:
+    """The committee posts of ``staff`` in communities that touch the user's scope.
+
+    A post is a community's, not a beat's: a beat officer sees the posts in their own
+    community (which holds their beat), a district leader those in the district, nobody the
+    posts in a community they have no part of.
+    """
+    scope = scope_for(user)
+    posts = staff.committee_posts.select_related("community").order_by("since", "id")
+    return [post for post in posts if scope.touches(post.path)]
 
 
 def beat_team(*, user: User, beat: Beat) -> QuerySet[Assignment]:
@@ -184,13 +216,22 @@ def compliance_by_station(*, user: User) -> list[dict[str, object]]:
 def duty_roster(
     *, user: User, office: PoliceOffice | None = None, start: date | None = None, days: int = 7
 ) -> QuerySet[DutyShift]:
-    """Shifts in the offices in scope from ``start`` (today) for ``days`` days."""
+    """Shifts in the offices in scope from ``start`` (today) for ``days`` days, of staff in
+    the user's scope only.
+
+    An office may serve several beats: a user of one of them sees the office, but not the
+    shifts of the staff of a neighbouring beat (their names are out of scope). ``start`` must
+    lie between ``ROSTER_FIRST_DAY`` and ``ROSTER_LAST_DAY``; callers validate it.
+    """
     tz = timezone.get_current_timezone()
     first = start or timezone.localdate()
     begin = datetime.combine(first, datetime.min.time(), tzinfo=tz)
     end = begin + timedelta(days=days)
     offices = office_list(user=user)
-    qs = DutyShift.objects.filter(office__in=offices, starts_at__lt=end, ends_at__gt=begin)
+    staff_in_scope = scope_filter(Assignment.objects.filter(staff=OuterRef("staff_id")), user)
+    qs = DutyShift.objects.filter(
+        Exists(staff_in_scope), office__in=offices, starts_at__lt=end, ends_at__gt=begin
+    )
     if office is not None:
         qs = qs.filter(office=office)
     return qs.select_related("office", "staff").order_by("office__code", "starts_at")

@@ -57,7 +57,11 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     )
     for staff_id, beat_id, name in rows:
         beats[staff_id].append((beat_id, name))
-    people = [(s, beats.get(s.pk, [])) for s in page]
+    # A station outside the jurisdiction is not named (an officer helping in another district).
+    stations = selectors.staff_stations_in_scope(user=user, staff=page)
+    people = [
+        (s, s.station if s.station_id in stations else None, beats.get(s.pk, [])) for s in page
+    ]
     status = 200 if form.is_valid() else 400
     query = urlencode({"kind": kind}) if kind else ""
     context = {"form": form, "page": page, "people": people, "query": query}

@@ -25,6 +25,9 @@
   var breaks = [];
   var fitted = false;
 
+  // Every server-provided string that goes into HTML (innerHTML, Leaflet tooltips, popups and
+  // controls all take HTML) passes through here: names are typed by people and imported from
+  // files, and a beat named <img onerror=…> must read as text, not run.
   function escapeHtml(value) {
     return String(value).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
@@ -96,8 +99,9 @@
                      fillColor: colourFor(f.properties.value) };
           },
           onEachFeature: function (f, l) {
-            var tip = f.properties.name;
-            if (f.properties.value !== undefined) { tip += ": " + formatValue(f.properties.value); }
+            // Leaflet inserts a string tooltip as HTML: escape the beat's name.
+            var tip = escapeHtml(f.properties.name);
+            if (f.properties.value !== undefined) { tip += ": " + escapeHtml(formatValue(f.properties.value)); }
             l.bindTooltip(tip, { sticky: true });
           }
         }).addTo(map);
