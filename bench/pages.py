@@ -87,6 +87,11 @@ def main() -> None:
         "map data: beats, no metric": "/places/map/beats.geojson",
         "map data: beats by dwellings": "/places/map/beats.geojson?metric=dwellings",
     }
+    # Not in the target, but pages every city-wide user opens: measured alongside.
+    urls["home"] = "/"
+    urls["team compliance"] = "/teams/compliance/"
+    urls["staff list"] = "/teams/staff/"
+    urls["duty roster"] = "/teams/roster/"
     for key in ("team_size", "rule_breaches"):
         urls[f"map data: beats by {key}"] = f"/places/map/beats.geojson?metric={key}"
 

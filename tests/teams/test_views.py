@@ -11,8 +11,10 @@ from django.utils import timezone
 
 from safecommunity.accounts.models import User
 from safecommunity.places.models import PoliceOffice
+from safecommunity.places.services import beat_create, grid_create
 from safecommunity.teams.models import Staff, StaffKind
 from safecommunity.teams.services import duty_shift_create, staff_assign, staff_create
+from safecommunity.teams.views import OFFICES_PER_PAGE
 from tests.conftest import World, client_for
 
 NOW = "2025-03-05 09:00 +0800"  # a Wednesday
@@ -319,3 +321,32 @@ def test_it_groups_compliance_by_district_for_a_city_wide_user(world: World) -> 
 def test_it_shows_no_district_table_inside_one_district(world: World) -> None:
     response = client_for(world.users["district"]).get(reverse("teams:compliance"))
     assert response.context["districts"] == []
+
+
+@time_machine.travel(NOW, tick=False)
+def test_it_pages_the_roster_by_office_and_shows_offices_without_shifts(world: World) -> None:
+    """A city has thousands of offices: the roster shows a page of them, each with its week,
+    empty days included."""
+    for i in range(OFFICES_PER_PAGE):
+        office = PoliceOffice.objects.create(
+            station=world.station,
+            code=f"O-NK-{i + 10:02d}",
+            name=f"第{i}警务室",
+            address="南开区",
+            opening_hours="08:30-17:30",
+            phone="022-23500000",
+        )
+        grid = grid_create(
+            community=world.community, code=f"120104003017{i + 10:03d}", name=f"网格{i}"
+        )
+        beat_create(grid=grid, station=world.station, office=office, code=f"B-X{i}", name=f"{i}")
+    _shift(world, 5, 8)
+    client = client_for(world.users["station"])
+
+    first = client.get(reverse("teams:roster"))
+    second = client.get(reverse("teams:roster"), {"page": 2})
+
+    assert [len(page.context["table"]) for page in (first, second)] == [OFFICES_PER_PAGE, 1]
+    assert all(len(cells) == 7 for _office, cells in first.context["table"])
+    shown = [o.code for page in (first, second) for o, _cells in page.context["table"]]
+    assert len(set(shown)) == OFFICES_PER_PAGE + 1

@@ -54,7 +54,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 from typing import Any, TypeAlias
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from shapely.geometry import MultiPolygon, Polygon
 
@@ -884,8 +884,19 @@ def build_demo_city(
             "seconds": round(time_module.perf_counter() - started, 2),
         }
         audit_record(actor=None, action="demo.build", detail=summary)
+    _refresh_planner_statistics()
     invalidate_locator()
     return summary
+
+
+def _refresh_planner_statistics() -> None:
+    """Tell the query planner what was just bulk-loaded.
+
+    Without fresh statistics PostgreSQL plans the city-wide counts as if the tables were
+    empty: the compliance page took 1.4 s instead of 0.3 s until autovacuum got round to it.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def _refuse_non_empty() -> None:

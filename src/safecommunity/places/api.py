@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -164,13 +164,14 @@ def beats_geojson(
         str | None,
         Query(max_length=64, description="A key from /places/metrics to colour beats by"),
     ] = None,
-) -> HttpResponse | tuple[int, MessageOut]:
+) -> HttpResponse | Status[MessageOut]:
     if metric and metrics.get(metric) is None:
         known = ", ".join(m.key for m in metrics.available())
-        return 400, MessageOut(
-            detail=_("Unknown metric “%(metric)s”; known metrics: %(known)s.")
-            % {"metric": metric, "known": known}
-        )
+        detail = _("Unknown metric “%(metric)s”; known metrics: %(known)s.") % {
+            "metric": metric,
+            "known": known,
+        }
+        return Status(400, MessageOut(detail=detail))
     text = selectors.beats_geojson(user=request_user(request), metric=metric or None)
     return HttpResponse(text, content_type="application/geo+json")
 
@@ -321,15 +322,18 @@ _FEATURE_COLLECTION_DOC = {
 )
 def boundaries_import(
     request: HttpRequest,
-) -> tuple[int, BoundaryImportOut | BoundaryImportErrorOut]:
+) -> Status[BoundaryImportOut] | Status[BoundaryImportErrorOut]:
     user = request_user(request)
     if user.role != Role.ADMIN:
         raise HttpError(403, _("Only an administrator may import boundaries."))
     # The raw body goes to the service, which reports malformed JSON in its own words.
     result = services.boundaries_import(data=request.body, actor=user)
     if result.errors:
-        return 400, BoundaryImportErrorOut(
-            detail=_("The boundaries were not imported; nothing was changed."),
-            errors=result.errors,
+        return Status(
+            400,
+            BoundaryImportErrorOut(
+                detail=_("The boundaries were not imported; nothing was changed."),
+                errors=result.errors,
+            ),
         )
-    return 200, BoundaryImportOut(created=result.created, updated=result.updated)
+    return Status(200, BoundaryImportOut(created=result.created, updated=result.updated))

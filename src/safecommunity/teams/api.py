@@ -90,8 +90,8 @@ def _staff_fields(user: User, staff: Staff, stations: set[int]) -> dict[str, Any
 )
 def compliance(request: HttpRequest) -> ComplianceOut:
     user = request_user(request)
-    summary = selectors.compliance_summary(user=user)
-    breaking = selectors.beat_compliance(user=user, only_breaking=True)
+    report = selectors.compliance_report(user=user)
+    summary, breaking = report.summary, report.breaking
     return ComplianceOut(
         summary=ComplianceSummaryOut(
             beats=summary.beats,

@@ -22,6 +22,7 @@ from safecommunity.teams.forms import RosterFilterForm, StaffFilterForm
 from safecommunity.teams.models import DutyShift
 
 STAFF_PER_PAGE = 50
+OFFICES_PER_PAGE = 20
 
 
 @login_required
@@ -92,21 +93,33 @@ def roster(request: HttpRequest) -> HttpResponse:
     elif form.is_bound:
         status = 400
     days = [start + timedelta(days=i) for i in range(7 if view == "week" else 1)]
-    shifts = selectors.duty_roster(user=user, office=office, start=start, days=len(days))
+    # A page of offices at a time: a city has thousands, each with a week of shifts.
+    if office is not None:
+        page = Paginator([office], 1).get_page(1)
+    else:
+        page = Paginator(places.office_list(user=user).order_by("code"), OFFICES_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+    shifts = selectors.duty_roster(user=user, offices=list(page), start=start, days=len(days))
     # office → one list of shifts per day (a shift belongs to the day it starts, or to the
-    # first day shown when it started before).
-    table: dict[PoliceOffice, list[list[DutyShift]]] = {}
+    # first day shown when it started before). Offices without shifts show empty days.
+    table: dict[int, list[list[DutyShift]]] = {o.pk: [[] for _ in days] for o in page}
     for shift in shifts:
-        cells = table.setdefault(shift.office, [[] for _ in days])
         index = max(0, (timezone.localtime(shift.starts_at).date() - start).days)
-        cells[min(index, len(days) - 1)].append(shift)
+        table[shift.office_id][min(index, len(days) - 1)].append(shift)
     step = timedelta(days=len(days))
+    query = {"view": view, "start": start.isoformat()}
+    if office is not None:
+        query["office"] = str(office.pk)
     context = {
         "form": form,
         "view": view,
         "days": days,
         "today": today,
-        "table": sorted(table.items(), key=lambda item: item[0].code),
+        "table": [(o, table[o.pk]) for o in page],
+        "page": page,
+        "office_choices": places.office_list(user=user).order_by("code").values_list("pk", "name"),
+        "query": urlencode(query),
         "office": office,
         "previous": start - step,
         "next": start + step,
