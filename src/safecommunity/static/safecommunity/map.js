@@ -12,8 +12,10 @@
   var PALETTE = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"];
   var NEUTRAL = "#9fb3d1";
 
+  // Fractional zoom lets fitBounds fill the frame with the jurisdiction instead of stopping
+  // at the whole zoom level below (tiles, when configured, scale between levels).
   var map = L.map("map", { zoomControl: true, attributionControl: !!config.tileUrl,
-                           preferCanvas: false });
+                           preferCanvas: false, zoomSnap: 0.25, zoomDelta: 0.5 });
   if (config.tileUrl) {
     L.tileLayer(config.tileUrl, { attribution: config.tileAttribution, maxZoom: 19 }).addTo(map);
   }
