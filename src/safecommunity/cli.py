@@ -35,7 +35,7 @@ def prepare_demo_environment(data_dir: Path) -> None:
     for name, make in (
         ("SECRET_KEY", secrets.token_urlsafe(50)),
         ("DATA_ENCRYPTION_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()),
-        ("BLIND_INDEX_KEY", secrets.token_hex(32)),
+        ("BLIND_INDEX_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()),
     ):
         if name not in os.environ and f"{name}_FILE" not in os.environ:
             os.environ[f"{name}_FILE"] = str(_ensure_key_file(keys / name.lower(), make))

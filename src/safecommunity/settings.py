@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "safecommunity.accounts",
     "safecommunity.places",
     "safecommunity.teams",
+    "safecommunity.people",
     "safecommunity.demo",
 ]
 

@@ -1,0 +1,226 @@
+"""Identity numbers and phone numbers: validation, normalisation, masking, encryption at rest
+and the keyed blind index that finds them without decrypting.
+
+The rules (DESIGN.md): ID and phone numbers are stored only as ciphertext (AES-256-GCM) plus
+a blind index (HMAC-SHA256 under a separate key) for exact lookup, and shown masked
+(``120104********1234``, ``138****5678``). Nothing here touches the database.
+
+Keys come from settings: ``DATA_ENCRYPTION_KEY`` is a comma-separated list of url-safe
+base64 32-byte keys, the first one current — older ones stay listed until
+``safecommunity rotate-keys`` has re-encrypted everything. ``BLIND_INDEX_KEY`` likewise
+(a list, first current). Each ciphertext starts with a 4-byte fingerprint of its key, so a
+value encrypted under an old key still decrypts during a rotation.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from stdnum import exceptions as stdnum_exceptions
+from stdnum.cn import ric
+
+NONCE_BYTES = 12
+FINGERPRINT_BYTES = 4
+
+
+class IdentityError(ValueError):
+    """A malformed ID or phone number; the message says exactly what is wrong."""
+
+
+# --- ID numbers (居民身份证号码, GB 11643) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdNumber:
+    number: str
+    birth_date: date
+    gender: str  # "male" / "female", from the 17th digit (odd = male)
+    region: str  # the six-digit administrative code of the place of birth registration
+
+
+def _halfwidth(raw: str) -> str:
+    # Full-width digits and letters (１２０１０４…Ｘ) are common in files typed on Chinese
+    # input methods; NFKC folds them to ASCII.
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
+def normalize_id_number(raw: str) -> str:
+    return re.sub(r"[\s-]", "", _halfwidth(raw)).upper()
+
+
+def parse_id_number(raw: str, *, today: date | None = None) -> IdNumber:
+    """Validate an 18-digit resident ID with python-stdnum and return what it encodes.
+
+    Raises ``IdentityError`` naming the problem: length, characters, checksum, birth date
+    (impossible or in the future) or region code.
+    """
+    number = normalize_id_number(raw)
+    if not number:
+        raise IdentityError(_("the ID number is empty"))
+    if len(number) != 18:
+        raise IdentityError(
+            _("an ID number has 18 characters, this one has %(n)d") % {"n": len(number)}
+        )
+    if not re.fullmatch(r"\d{17}[\dX]", number):
+        raise IdentityError(_("an ID number is 17 digits and a digit or X"))
+    try:
+        ric.validate(number)
+    except stdnum_exceptions.InvalidChecksum as exc:
+        raise IdentityError(_("the ID number's check digit is wrong")) from exc
+    except stdnum_exceptions.InvalidComponent as exc:
+        # stdnum reports both an impossible birth date and an unknown region this way.
+        try:
+            ric.get_birth_date(number)
+        except stdnum_exceptions.ValidationError:
+            raise IdentityError(_("the birth date in the ID number is impossible")) from exc
+        raise IdentityError(_("the ID number's region code is unknown")) from exc
+    except stdnum_exceptions.ValidationError as exc:
+        raise IdentityError(_("the ID number is not valid")) from exc
+    birth = ric.get_birth_date(number)
+    if birth > (today or timezone.localdate()):
+        raise IdentityError(_("the birth date in the ID number is in the future"))
+    gender = "male" if int(number[16]) % 2 else "female"
+    return IdNumber(number=number, birth_date=birth, gender=gender, region=number[:6])
+
+
+def mask_id_number(number: str) -> str:
+    """``120104********1234``: region code and last four, nothing of the birth date."""
+    if len(number) <= 10:
+        return "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+# --- Phone numbers -------------------------------------------------------------------------
+
+MOBILE = re.compile(r"1[3-9]\d{9}")
+# Mainland landlines: a 3- or 4-digit area code starting with 0, then 7 or 8 digits.
+LANDLINE = re.compile(r"0\d{2,3}\d{7,8}")
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits only, without the +86 / 0086 country prefix. Raises ``IdentityError``."""
+    text = re.sub(r"[\s()\-.]", "", _halfwidth(raw))
+    if text.startswith("+86"):
+        text = text[3:]
+    elif text.startswith("0086"):
+        text = text[4:]
+    if not text:
+        raise IdentityError(_("the phone number is empty"))
+    if not text.isdigit():
+        raise IdentityError(_("a phone number has only digits"))
+    if MOBILE.fullmatch(text) or LANDLINE.fullmatch(text):
+        return text
+    if text.startswith("1"):
+        raise IdentityError(
+            _("a mobile number is 11 digits starting with 13–19, not “%(p)s”") % {"p": text}
+        )
+    raise IdentityError(
+        _("a landline is an area code starting with 0 and 7 or 8 digits, not “%(p)s”") % {"p": text}
+    )
+
+
+def mask_phone(phone: str) -> str:
+    """``138****5678`` for mobiles; area code, stars and the last four for landlines."""
+    if MOBILE.fullmatch(phone):
+        return phone[:3] + "****" + phone[-4:]
+    # Beijing (010) and the 02x cities have three-digit area codes; the rest have four.
+    head = 3 if phone.startswith(("010", "02")) else 4
+    return phone[:head] + "*" * max(len(phone) - head - 4, 0) + phone[-4:]
+
+
+# --- Encryption at rest and the blind index ------------------------------------------------
+
+
+def _decode_key(text: str, setting: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{setting}: a key is not url-safe base64.") from exc
+    if len(key) != 32:
+        raise ImproperlyConfigured(f"{setting}: each key must be 32 bytes (base64 of 32 bytes).")
+    return key
+
+
+def _keys(setting: str) -> list[bytes]:
+    raw = str(getattr(settings, setting, "") or "")
+    keys = [_decode_key(part, setting) for part in raw.split(",") if part.strip()]
+    if not keys:
+        raise ImproperlyConfigured(
+            f"Set {setting} (or {setting}_FILE): personal data cannot be stored without it."
+        )
+    return keys
+
+
+def fingerprint(key: bytes) -> bytes:
+    return hashlib.sha256(b"safecommunity-key-id" + key).digest()[:FINGERPRINT_BYTES]
+
+
+@functools.cache
+def _vault(raw: str) -> tuple[tuple[bytes, AESGCM], ...]:
+    return tuple((fingerprint(k), AESGCM(k)) for k in _keys("DATA_ENCRYPTION_KEY"))
+
+
+def _current_vault() -> tuple[tuple[bytes, AESGCM], ...]:
+    # Cached per key setting, so tests that change the keys get a fresh vault.
+    return _vault(str(getattr(settings, "DATA_ENCRYPTION_KEY", "")))
+
+
+def encrypt(plaintext: str, *, purpose: str) -> bytes:
+    """AES-256-GCM under the current key. ``purpose`` ("id", "phone") is bound as associated
+    data, so a ciphertext cannot be moved from one field to another."""
+    key_id, cipher = _current_vault()[0]
+    nonce = os.urandom(NONCE_BYTES)
+    return key_id + nonce + cipher.encrypt(nonce, plaintext.encode(), purpose.encode())
+
+
+def decrypt(blob: bytes | memoryview, *, purpose: str) -> str:
+    blob = bytes(blob)
+    key_id, nonce, body = (
+        blob[:FINGERPRINT_BYTES],
+        blob[FINGERPRINT_BYTES : FINGERPRINT_BYTES + NONCE_BYTES],
+        blob[FINGERPRINT_BYTES + NONCE_BYTES :],
+    )
+    for candidate_id, cipher in _current_vault():
+        if hmac.compare_digest(candidate_id, key_id):
+            return cipher.decrypt(nonce, body, purpose.encode()).decode()
+    raise ImproperlyConfigured(
+        "A value was encrypted under a key that is no longer in DATA_ENCRYPTION_KEY."
+    )
+
+
+def is_current_key(blob: bytes | memoryview) -> bool:
+    return bytes(blob[:FINGERPRINT_BYTES]) == _current_vault()[0][0]
+
+
+@functools.cache
+def _index_keys(raw: str) -> tuple[bytes, ...]:
+    return tuple(_keys("BLIND_INDEX_KEY"))
+
+
+def blind_index(value: str, *, purpose: str, key_number: int = 0) -> str:
+    """The keyed HMAC-SHA256 of a normalised value (hex, 128 bits), for exact lookup.
+
+    ``purpose`` separates the ID index from the phone index: equal strings in two fields do
+    not produce equal index values.
+    """
+    key = _index_keys(str(getattr(settings, "BLIND_INDEX_KEY", "")))[key_number]
+    digest = hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+    return digest[:32]
+
+
+def new_key() -> str:
+    """A fresh key in the format the settings expect."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()

@@ -1,0 +1,418 @@
+"""Writes for the population registry. Pages, API, CLI, imports and visits all come here.
+
+Every change writes its audit entry in the same transaction. A resident's ``path`` and the
+residence's ``path`` always follow the current dwelling's grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from safecommunity.accounts.models import User
+from safecommunity.accounts.services import audit_record
+from safecommunity.people import identity
+from safecommunity.people.models import (
+    CareTag,
+    CareTagKind,
+    DwellingVerification,
+    Gender,
+    NameKey,
+    Relation,
+    Residence,
+    Resident,
+    VerificationMethod,
+)
+from safecommunity.people.names import name_keys
+from safecommunity.places.models import Dwelling
+
+
+@dataclass(frozen=True)
+class ProtectedValue:
+    """What is stored for an ID or phone number: never the plain value."""
+
+    cipher: bytes
+    index: str
+    masked: str
+
+
+def protect_id_number(number: str) -> ProtectedValue:
+    return ProtectedValue(
+        cipher=identity.encrypt(number, purpose="id"),
+        index=identity.blind_index(number, purpose="id"),
+        masked=identity.mask_id_number(number),
+    )
+
+
+def protect_phone(phone: str) -> ProtectedValue:
+    return ProtectedValue(
+        cipher=identity.encrypt(phone, purpose="phone"),
+        index=identity.blind_index(phone, purpose="phone"),
+        masked=identity.mask_phone(phone),
+    )
+
+
+@dataclass(frozen=True)
+class ResidentInput:
+    """A validated resident, ready to store. Build it with ``resident_input``."""
+
+    name: str
+    gender: str
+    birth_date: date
+    id_number: str | None
+    phone: str | None
+    ethnicity: str = ""
+    notes: str = ""
+
+
+def resident_input(
+    *,
+    name: str,
+    gender: str | None,
+    birth_date: date | None,
+    id_number: str | None = None,
+    phone: str | None = None,
+    ethnicity: str = "",
+    notes: str = "",
+    today: date | None = None,
+) -> ResidentInput:
+    """Validate one resident's fields; raise ``ValidationError`` with a message per field.
+
+    The ID number is checked with python-stdnum; the birth date and gender it encodes must
+    agree with the ones given (either may be left out and is then taken from the ID).
+    """
+    errors: dict[str, list[str]] = {}
+    today = today or timezone.localdate()
+    name = (name or "").strip()
+    if not name:
+        errors.setdefault("name", []).append(_("The name is missing."))
+    elif len(name) > 50:
+        errors.setdefault("name", []).append(_("The name is longer than 50 characters."))
+    parsed: identity.IdNumber | None = None
+    if id_number and id_number.strip():
+        try:
+            parsed = identity.parse_id_number(id_number, today=today)
+        except identity.IdentityError as exc:
+            errors.setdefault("id_number", []).append(str(exc))
+    if parsed is not None:
+        if birth_date is not None and birth_date != parsed.birth_date:
+            errors.setdefault("birth_date", []).append(
+                _("The date of birth %(given)s disagrees with the ID number (%(id)s).")
+                % {"given": birth_date.isoformat(), "id": parsed.birth_date.isoformat()}
+            )
+        if gender and gender != parsed.gender:
+            errors.setdefault("gender", []).append(
+                _("The gender disagrees with the ID number, which says %(id)s.")
+                % {"id": Gender(parsed.gender).label}
+            )
+        birth_date = birth_date or parsed.birth_date
+        gender = gender or parsed.gender
+    if birth_date is None:
+        errors.setdefault("birth_date", []).append(_("The date of birth is missing."))
+    elif birth_date > today:
+        errors.setdefault("birth_date", []).append(_("The date of birth is in the future."))
+    if not gender:
+        errors.setdefault("gender", []).append(_("The gender is missing."))
+    elif gender not in Gender.values:
+        errors.setdefault("gender", []).append(_("Unknown gender “%(g)s”.") % {"g": gender})
+    normalized_phone = None
+    if phone and phone.strip():
+        try:
+            normalized_phone = identity.normalize_phone(phone)
+        except identity.IdentityError as exc:
+            errors.setdefault("phone", []).append(str(exc))
+    if errors:
+        raise ValidationError(errors)
+    assert birth_date is not None and gender  # noqa: S101  # checked above
+    return ResidentInput(
+        name=name,
+        gender=gender,
+        birth_date=birth_date,
+        id_number=parsed.number if parsed else None,
+        phone=normalized_phone,
+        ethnicity=(ethnicity or "").strip()[:20],
+        notes=notes or "",
+    )
+
+
+def resident_possible_duplicates(data: ResidentInput) -> list[Resident]:
+    """Residents who may be the same person: same ID; or same name and date of birth; or same
+    name and phone. Unscoped on purpose: a person is the same person in every beat — callers
+    show only what the user may see (``people.selectors.residents_visible``)."""
+    from django.db.models import Q
+
+    q = Q(name=data.name, birth_date=data.birth_date)
+    if data.id_number:
+        q |= Q(id_index=identity.blind_index(data.id_number, purpose="id"))
+    if data.phone:
+        q |= Q(name=data.name, phone_index=identity.blind_index(data.phone, purpose="phone"))
+    return list(Resident.objects.filter(q).order_by("pk")[:20])
+
+
+def _apply(resident: Resident, data: ResidentInput) -> None:
+    resident.name = data.name
+    resident.gender = data.gender
+    resident.birth_date = data.birth_date
+    resident.ethnicity = data.ethnicity
+    resident.notes = data.notes
+    if data.id_number:
+        protected = protect_id_number(data.id_number)
+        resident.id_cipher, resident.id_index, resident.id_masked = (
+            protected.cipher,
+            protected.index,
+            protected.masked,
+        )
+    if data.phone:
+        protected = protect_phone(data.phone)
+        resident.phone_cipher, resident.phone_index, resident.phone_masked = (
+            protected.cipher,
+            protected.index,
+            protected.masked,
+        )
+
+
+def _write_name_keys(resident: Resident) -> None:
+    NameKey.objects.filter(resident=resident).delete()
+    NameKey.objects.bulk_create(
+        [NameKey(resident=resident, key=key) for key in sorted(name_keys(resident.name))]
+    )
+
+
+def resident_create(
+    *,
+    data: ResidentInput,
+    actor: User | None,
+    dwelling: Dwelling | None = None,
+    since: date | None = None,
+    relation: str = Relation.OTHER,
+    registered: bool = False,
+    request: HttpRequest | None = None,
+) -> Resident:
+    """Store a new resident (and, with ``dwelling``, their current residence).
+
+    A second record for the same ID number is refused by name (the database refuses it too).
+    Callers show ``resident_possible_duplicates`` before calling when it matters.
+    """
+    resident = Resident()
+    _apply(resident, data)
+    try:
+        with transaction.atomic():
+            resident.save()
+            _write_name_keys(resident)
+            if dwelling is not None:
+                _open_residence(
+                    resident, dwelling, since or timezone.localdate(), relation, registered
+                )
+            audit_record(actor=actor, action="resident.create", obj=resident, request=request)
+    except IntegrityError as exc:
+        if (
+            data.id_number
+            and Resident.objects.filter(
+                id_index=identity.blind_index(data.id_number, purpose="id")
+            ).exists()
+        ):
+            raise ValidationError(
+                {"id_number": _("A resident with this ID number is already registered.")}
+            ) from exc
+        raise
+    return resident
+
+
+def resident_update(
+    *,
+    resident: Resident,
+    data: ResidentInput,
+    actor: User | None,
+    request: HttpRequest | None = None,
+) -> Resident:
+    fields = ["name", "gender", "birth_date", "ethnicity", "notes", "updated_at"]
+    if data.id_number:
+        fields += ["id_cipher", "id_index", "id_masked"]
+    if data.phone:
+        fields += ["phone_cipher", "phone_index", "phone_masked"]
+    renamed = resident.name != data.name
+    _apply(resident, data)
+    try:
+        with transaction.atomic():
+            resident.save(update_fields=fields)
+            if renamed:
+                _write_name_keys(resident)
+            audit_record(actor=actor, action="resident.update", obj=resident, request=request)
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"id_number": _("A resident with this ID number is already registered.")}
+        ) from exc
+    return resident
+
+
+def _open_residence(
+    resident: Resident, dwelling: Dwelling, since: date, relation: str, registered: bool
+) -> Residence:
+    if relation not in Relation.values:
+        raise ValidationError({"relation": _("Unknown relation “%(r)s”.") % {"r": relation}})
+    residence = Residence.objects.create(
+        resident=resident,
+        dwelling=dwelling,
+        since=since,
+        relation=relation,
+        registered=registered,
+        path=dwelling.path,
+    )
+    if resident.path != dwelling.path:
+        resident.path = dwelling.path
+        resident.save(update_fields=["path", "updated_at"])
+    return residence
+
+
+def residence_move_in(
+    *,
+    resident: Resident,
+    dwelling: Dwelling,
+    since: date,
+    relation: str,
+    registered: bool,
+    actor: User | None,
+    request: HttpRequest | None = None,
+) -> Residence:
+    """Move a resident into a dwelling: the current residence (if any) ends the day before
+    ``since`` or on it, a new one starts. History is never overwritten."""
+    with transaction.atomic():
+        current = (
+            Residence.objects.select_for_update()
+            .filter(resident=resident, until__isnull=True)
+            .first()
+        )
+        if current is not None:
+            if since < current.since:
+                raise ValidationError(
+                    {
+                        "since": _(
+                            "The move-in date %(since)s is before the current residence "
+                            "began (%(began)s)."
+                        )
+                        % {"since": since.isoformat(), "began": current.since.isoformat()}
+                    }
+                )
+            current.until = since
+            current.save(update_fields=["until"])
+        residence = _open_residence(resident, dwelling, since, relation, registered)
+        audit_record(
+            actor=actor,
+            action="resident.move_in",
+            obj=resident,
+            request=request,
+            detail={"dwelling": dwelling.pk, "since": since.isoformat()},
+        )
+    return residence
+
+
+def residence_move_out(
+    *, resident: Resident, until: date, actor: User | None, request: HttpRequest | None = None
+) -> Residence:
+    """End the current residence. The resident stays in the registry without a place."""
+    with transaction.atomic():
+        current = (
+            Residence.objects.select_for_update()
+            .filter(resident=resident, until__isnull=True)
+            .first()
+        )
+        if current is None:
+            raise ValidationError(_("%(name)s has no current residence.") % {"name": resident})
+        if until < current.since:
+            raise ValidationError({"until": _("The move-out date is before the residence began.")})
+        current.until = until
+        current.save(update_fields=["until"])
+        resident.path = ""
+        resident.save(update_fields=["path", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="resident.move_out",
+            obj=resident,
+            request=request,
+            detail={"dwelling": current.dwelling_id, "until": until.isoformat()},
+        )
+    return current
+
+
+def care_tag_add(
+    *,
+    resident: Resident,
+    kind: str,
+    notes: str = "",
+    actor: User | None,
+    since: date | None = None,
+) -> CareTag:
+    if kind not in CareTagKind.values:
+        raise ValidationError({"kind": _("Unknown care tag “%(k)s”.") % {"k": kind}})
+    with transaction.atomic():
+        tag, _created = CareTag.objects.update_or_create(
+            resident=resident,
+            kind=kind,
+            defaults={"notes": notes, "since": since or timezone.localdate()},
+        )
+        audit_record(actor=actor, action="resident.care_tag", obj=resident, detail={"kind": kind})
+    return tag
+
+
+def care_tag_remove(*, resident: Resident, kind: str, actor: User | None) -> None:
+    with transaction.atomic():
+        CareTag.objects.filter(resident=resident, kind=kind).delete()
+        audit_record(
+            actor=actor, action="resident.care_tag_remove", obj=resident, detail={"kind": kind}
+        )
+
+
+def dwelling_verify(
+    *,
+    dwelling: Dwelling,
+    actor: User | None,
+    method: str,
+    at: datetime | None = None,
+    note: str = "",
+) -> DwellingVerification:
+    """Stamp a dwelling's residents as verified (a household visit, a call, documents)."""
+    if method not in VerificationMethod.values:
+        raise ValidationError({"method": _("Unknown method “%(m)s”.") % {"m": method}})
+    with transaction.atomic():
+        stamp = DwellingVerification.objects.create(
+            dwelling=dwelling,
+            verified_at=at or timezone.now(),
+            verified_by=actor,
+            method=method,
+            note=note,
+            path=dwelling.path,
+        )
+        audit_record(actor=actor, action="dwelling.verify", obj=dwelling, detail={"method": method})
+    return stamp
+
+
+def resident_unmask(
+    *, resident: Resident, field: str, reason: str, actor: User, request: HttpRequest | None = None
+) -> str:
+    """The plain ID or phone number, for a user with ``people.unmask_resident``, with a
+    stated reason; writes who, whom, why and when to the audit log."""
+    if not actor.has_perm("people.unmask_resident"):
+        raise PermissionError(_("You may not see unmasked personal data."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("State why you need the unmasked value.")})
+    blob = {"id_number": resident.id_cipher, "phone": resident.phone_cipher}.get(field)
+    if field not in {"id_number", "phone"}:
+        raise ValidationError({"field": _("Only the ID or phone number can be unmasked.")})
+    if blob is None:
+        return ""
+    value = identity.decrypt(blob, purpose="id" if field == "id_number" else "phone")
+    audit_record(
+        actor=actor,
+        action="resident.unmask",
+        obj=resident,
+        reason=reason.strip(),
+        request=request,
+        detail={"field": field},
+    )
+    return value
