@@ -13,6 +13,7 @@ that server (and dropped afterwards unless ``--keep``).
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import shutil
 import sys
@@ -48,6 +49,10 @@ def main() -> None:
     os.environ["SAFECOMMUNITY_DATA_DIR"] = data_dir
     os.environ.setdefault("SECRET_KEY", "bench-only")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safecommunity.settings")
+    # The small and district scales store residents' personal data, which needs keys.
+    for name in ("DATA_ENCRYPTION_KEY", "BLIND_INDEX_KEY"):
+        if not os.environ.get(name) and not os.environ.get(f"{name}_FILE"):
+            os.environ[name] = base64.urlsafe_b64encode(os.urandom(32)).decode()
 
     import django
 

@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from safecommunity.accounts.api import router as accounts_router
+from safecommunity.people.api import router as people_router
 from safecommunity.places.api import router as places_router
 from safecommunity.teams.api import router as teams_router
 
@@ -35,3 +36,8 @@ def django_validation_error(request: HttpRequest, exc: ValidationError) -> HttpR
 api.add_router("/", accounts_router)
 api.add_router("/places/", places_router)
 api.add_router("/teams/", teams_router)
+api.add_router("/people/", people_router)
+
+from safecommunity.people.baseline_api import router as people_baseline_router  # noqa: E402
+
+api.add_router("/people/baseline", people_baseline_router)

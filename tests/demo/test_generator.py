@@ -60,7 +60,7 @@ REASONS = {
 @pytest.fixture(scope="module")
 def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     with django_db_blocker.unblock(), transaction.atomic():
-        summary = build_demo_city(scale="small", seed=SEED, today=TODAY)
+        summary = build_demo_city(scale="small", seed=SEED, today=TODAY, residents=False)
         yield summary
         # Leave the database empty for the other test modules.
         transaction.set_rollback(True)

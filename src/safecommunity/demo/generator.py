@@ -63,7 +63,9 @@ from safecommunity.accounts.services import audit_record, user_create
 from safecommunity.demo import geometry as geo
 from safecommunity.demo.names import NamePool, chinese_number, roads, short_name
 from safecommunity.demo.people import person_name
+from safecommunity.demo.residents import populate
 from safecommunity.demo.scales import CITY_CODE, CITY_NAME, DISTRICT_SEEDS, SCALES, DistrictSpec
+from safecommunity.people.baseline import baseline_rebuild
 from safecommunity.places.geo import invalidate_locator, to_geojson_text
 from safecommunity.places.models import (
     Beat,
@@ -858,26 +860,38 @@ def build_demo_city(
     seed: int = DEFAULT_SEED,
     progress: Progress | None = None,
     today: date | None = None,
+    residents: bool | None = None,
 ) -> dict[str, Any]:
     """Build the demo city into an empty database and return a summary of what was built.
 
-    Raises ``DemoCityError`` when the database already holds places or any demo username:
-    the demo never mixes with real data or a previous demo. Everything is written in one
-    transaction, so a failure leaves the database as it was.
+    ``residents`` fills the dwellings with residents, residences, care tags and verified
+    stamps (``demo.residents``); by default the small and district scales do and the city
+    scale does not. Raises ``DemoCityError`` when the database already holds places or any
+    demo username: the demo never mixes with real data or a previous demo. Everything is
+    written in one transaction, so a failure leaves the database as it was.
     """
     report = progress or _no_progress
     started = time_module.perf_counter()
     _refuse_non_empty()
     plan = plan_demo_city(scale=scale, seed=seed, today=today, progress=report)
     planned = time_module.perf_counter() - started
+    if residents is None:
+        residents = SCALES[scale].residents
     with transaction.atomic():
         _refuse_non_empty()
         _write(plan, report)
         _create_logins(plan)
+        population: dict[str, int] = {}
+        if residents:
+            population = populate(
+                plan.dwellings, seed=seed, today=plan.today, progress=report
+            ).as_dict()
+            baseline_rebuild()
         summary: dict[str, Any] = {
             "scale": scale,
             "seed": seed,
             **plan.counts(),
+            **population,
             "broken_beats": dict(sorted(plan.broken.items())),
             "logins": list(DEMO_USERNAMES),
             "plan_seconds": round(planned, 2),

@@ -15,12 +15,16 @@ from faker.providers.person.zh_CN import Provider
 _SURNAMES: tuple[str, ...] = tuple(Provider.last_names)
 _SURNAME_WEIGHTS: tuple[float, ...] = tuple(accumulate(Provider.last_names.values()))
 _GIVEN: tuple[str, ...] = tuple(Provider.first_names)
+_GIVEN_MALE: tuple[str, ...] = tuple(Provider.first_names_male)
+_GIVEN_FEMALE: tuple[str, ...] = tuple(Provider.first_names_female)
 
 
-def person_name(rng: Random) -> tuple[str, str]:
-    """A (surname, given name) pair; given names have one or two characters."""
+def person_name(rng: Random, *, male: bool | None = None) -> tuple[str, str]:
+    """A (surname, given name) pair; given names have one or two characters. With ``male``
+    the given name is one people of that sex are given (a 建国 is rarely a woman)."""
+    pool = _GIVEN if male is None else (_GIVEN_MALE if male else _GIVEN_FEMALE)
     surname = rng.choices(_SURNAMES, cum_weights=_SURNAME_WEIGHTS)[0]
-    given = rng.choice(_GIVEN)
+    given = rng.choice(pool)
     if len(given) == 1 and rng.random() < 0.5:
-        given += rng.choice(_GIVEN)[0]
+        given += rng.choice(pool)[0]
     return surname, given

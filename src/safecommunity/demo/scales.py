@@ -6,8 +6,10 @@ per-district split of subdistricts, communities and villages follows the real sh
 city: six small, dense central districts with only urban communities, ten outer districts
 whose towns (镇) hold most of the villages.
 
-``small`` is two central districts (南开区, 河北区) with 200 beats; ``district`` is 滨海新区,
-the largest district, exactly as the city scale builds it (27 subdistricts, 600 beats).
+``small`` is two central districts (南开区, 河北区) with 200 beats, 27,000 dwellings and
+54,000 residents; ``district`` is 滨海新区, the largest district, with the civil tree and
+beats exactly as the city scale builds them (27 subdistricts, 600 beats) but denser housing,
+about 250,000 dwellings for 500,000 residents. ``city`` builds no residents unless asked.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class ScaleSpec:
     dwellings_per_beat: tuple[int, int]
     # Beats deliberately breaking the 1+2+N rule, so the compliance view has something to show.
     broken_beats: int
+    # Whether ``demo-city`` fills the dwellings with residents unless told otherwise.
+    residents: bool = True
 
     @property
     def beats(self) -> int:
@@ -104,7 +108,12 @@ _DISTRICT_DISTRICTS = tuple(d for d in _CITY_DISTRICTS if d.code == "120116")
 
 
 def _spec(
-    name: str, districts: tuple[DistrictSpec, ...], dwellings: tuple[int, int], broken: int
+    name: str,
+    districts: tuple[DistrictSpec, ...],
+    dwellings: tuple[int, int],
+    broken: int,
+    *,
+    residents: bool = True,
 ) -> ScaleSpec:
     beats = sum(d.grids for d in districts)
     return ScaleSpec(
@@ -114,13 +123,17 @@ def _spec(
         officers=_scaled(beats, CITY_OFFICERS),
         dwellings_per_beat=dwellings,
         broken_beats=broken,
+        residents=residents,
     )
 
 
 SCALES: dict[str, ScaleSpec] = {
+    # About 27,000 dwellings and 50,000 residents.
     "small": _spec("small", _SMALL_DISTRICTS, (100, 150), 3),
-    "district": _spec("district", _DISTRICT_DISTRICTS, (40, 80), 5),
-    # Fewer dwellings per beat at city scale keeps the build inside its time budget; later
-    # issues that add residents scale them to the dwellings there are.
-    "city": _spec("city", _CITY_DISTRICTS, (20, 40), 7),
+    # About 250,000 dwellings and 500,000 residents.
+    "district": _spec("district", _DISTRICT_DISTRICTS, (340, 500), 5),
+    # Fewer dwellings per beat at city scale keeps the build inside its time budget, and no
+    # residents unless asked (``--residents``): the structure alone must build in a minute.
+    # Benchmarks that need a city's population add it in bulk (bench/baseline.py).
+    "city": _spec("city", _CITY_DISTRICTS, (20, 40), 7, residents=False),
 }

@@ -6,3 +6,8 @@ class PeopleConfig(AppConfig):
     name = "safecommunity.people"
     label = "people"
     verbose_name = _("Population registry")
+
+    def ready(self) -> None:
+        from safecommunity.people.metrics import register_metrics
+
+        register_metrics()

@@ -189,3 +189,101 @@ class DwellingVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dwelling} {self.verified_at:%Y-%m-%d}"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """One uploaded resident file and its import, run in the background by
+    ``safecommunity worker`` (``people.tasks``).
+
+    A worker claims a queued job with a conditional update (``status`` queued → running), so
+    two workers never run the same job. Progress is the share of the file read; the
+    counts and the error file (masked, CSV) are kept when the job ends. The uploaded file holds
+    personal data in the clear and is deleted once the job has finished.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    file_name = models.CharField(_("file"), max_length=255)
+    stored_file = models.CharField(max_length=500, editable=False)
+    create_missing_addresses = models.BooleanField(_("create missing addresses"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Progress in the file's own units: bytes read for CSV, rows read for XLSX.
+    progress_total = models.BigIntegerField(default=0)
+    progress_done = models.BigIntegerField(default=0)
+    rows_done = models.IntegerField(_("rows read"), default=0)
+    created = models.IntegerField(_("created"), default=0)
+    updated = models.IntegerField(_("updated"), default=0)
+    unchanged = models.IntegerField(_("unchanged"), default=0)
+    rejected = models.IntegerField(_("rejected"), default=0)
+    error_file = models.CharField(max_length=500, blank=True, editable=False)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        verbose_name = _("resident import")
+        verbose_name_plural = _("resident imports")
+        indexes = [models.Index(fields=["status", "created_at"], name="importjob_queue")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ImportStatus.values), name="importjob_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, int(self.progress_done * 100 / self.progress_total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ImportStatus.DONE, ImportStatus.FAILED}
+
+
+class BaselineRollup(models.Model):
+    """The registry's baseline counts for one grid, kept current by the services
+    (``people.baseline.baseline_refresh``) so the city-wide table reads a few thousand rows
+    instead of aggregating millions of residences and stamps on every request.
+
+    Each row is recomputed from its grid's dwellings, residences, care tags and stamps,
+    never incremented, so a refresh can repair it at any time (``baseline_rebuild``). The
+    verified-within figures count whole days back from ``verified_on``; a row read on a
+    later day is recounted first (``baseline_roll_day`` does it for all rows at night).
+    """
+
+    path = models.CharField(_("path"), max_length=64, unique=True)
+    dwellings = models.PositiveIntegerField(default=0)
+    residents = models.PositiveIntegerField(default=0)
+    registered = models.PositiveIntegerField(default=0)
+    occupied = models.PositiveIntegerField(default=0)
+    rented = models.PositiveIntegerField(default=0)
+    care_tagged = models.PositiveIntegerField(default=0)
+    verified_30d = models.PositiveIntegerField(default=0)
+    verified_90d = models.PositiveIntegerField(default=0)
+    verified_365d = models.PositiveIntegerField(default=0)
+    verified_on = models.DateField(null=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("baseline rollup")
+        verbose_name_plural = _("baseline rollups")
+
+    def __str__(self) -> str:
+        return self.path

@@ -44,6 +44,13 @@ def _letters(text: str) -> str:
     return re.sub(r"[^a-z]", "", text.lower())
 
 
+@lru_cache(maxsize=262144)
+def _syllables(text: str) -> list[str]:
+    # Given names repeat far more than whole names (伟, 芳, 建国 …): caching them separately
+    # keeps pypinyin, the slow part of an import, off most rows.
+    return [_letters(s) for s in lazy_pinyin(text, style=Style.NORMAL)]
+
+
 @lru_cache(maxsize=65536)
 def name_keys(name: str) -> frozenset[str]:
     """Every key under which ``name`` is found (all lower case, no spaces)."""
@@ -53,8 +60,8 @@ def name_keys(name: str) -> frozenset[str]:
     keys = {name.lower()}
     surname_len = 2 if name[:2] in COMPOUND_SURNAMES else 1
     surname, given = name[:surname_len], name[surname_len:]
-    given_syllables = [_letters(s) for s in lazy_pinyin(given, style=Style.NORMAL)]
-    surname_options: list[list[str]] = [[_letters(s) for s in lazy_pinyin(surname)]]
+    given_syllables = _syllables(given)
+    surname_options: list[list[str]] = [_syllables(surname)]
     for reading in SURNAME_READINGS.get(surname, ()):
         if [reading] not in surname_options:
             surname_options.append([reading])

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from safecommunity.accounts.models import User
 from safecommunity.accounts.services import audit_record
 from safecommunity.people import identity
+from safecommunity.people.baseline import baseline_refresh
 from safecommunity.people.models import (
     CareTag,
     CareTagKind,
@@ -155,7 +156,9 @@ def resident_possible_duplicates(data: ResidentInput) -> list[Resident]:
     return list(Resident.objects.filter(q).order_by("pk")[:20])
 
 
-def _apply(resident: Resident, data: ResidentInput) -> None:
+def resident_fill(resident: Resident, data: ResidentInput) -> None:
+    """Set a resident's fields from validated input, protecting ID and phone numbers. The one
+    place that turns plain numbers into ciphertext, index and mask (services, imports)."""
     resident.name = data.name
     resident.gender = data.gender
     resident.birth_date = data.birth_date
@@ -200,7 +203,7 @@ def resident_create(
     Callers show ``resident_possible_duplicates`` before calling when it matters.
     """
     resident = Resident()
-    _apply(resident, data)
+    resident_fill(resident, data)
     try:
         with transaction.atomic():
             resident.save()
@@ -209,6 +212,7 @@ def resident_create(
                 _open_residence(
                     resident, dwelling, since or timezone.localdate(), relation, registered
                 )
+                baseline_refresh(paths=[dwelling.path])
             audit_record(actor=actor, action="resident.create", obj=resident, request=request)
     except IntegrityError as exc:
         if (
@@ -237,7 +241,7 @@ def resident_update(
     if data.phone:
         fields += ["phone_cipher", "phone_index", "phone_masked"]
     renamed = resident.name != data.name
-    _apply(resident, data)
+    resident_fill(resident, data)
     try:
         with transaction.atomic():
             resident.save(update_fields=fields)
@@ -302,6 +306,7 @@ def residence_move_in(
             current.until = since
             current.save(update_fields=["until"])
         residence = _open_residence(resident, dwelling, since, relation, registered)
+        baseline_refresh(paths=[current.path if current else "", dwelling.path])
         audit_record(
             actor=actor,
             action="resident.move_in",
@@ -330,6 +335,7 @@ def residence_move_out(
         current.save(update_fields=["until"])
         resident.path = ""
         resident.save(update_fields=["path", "updated_at"])
+        baseline_refresh(paths=[current.path])
         audit_record(
             actor=actor,
             action="resident.move_out",
@@ -356,6 +362,7 @@ def care_tag_add(
             kind=kind,
             defaults={"notes": notes, "since": since or timezone.localdate()},
         )
+        baseline_refresh(paths=[resident.path])
         audit_record(actor=actor, action="resident.care_tag", obj=resident, detail={"kind": kind})
     return tag
 
@@ -363,6 +370,7 @@ def care_tag_add(
 def care_tag_remove(*, resident: Resident, kind: str, actor: User | None) -> None:
     with transaction.atomic():
         CareTag.objects.filter(resident=resident, kind=kind).delete()
+        baseline_refresh(paths=[resident.path])
         audit_record(
             actor=actor, action="resident.care_tag_remove", obj=resident, detail={"kind": kind}
         )
@@ -388,6 +396,7 @@ def dwelling_verify(
             note=note,
             path=dwelling.path,
         )
+        baseline_refresh(paths=[dwelling.path])
         audit_record(actor=actor, action="dwelling.verify", obj=dwelling, detail={"method": method})
     return stamp
 

@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+"""The baseline page, mounted at /people/baseline/ (``people:baseline``)."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from safecommunity.people import baseline_views
+
+urlpatterns = [
+    path("", baseline_views.baseline, name="baseline"),
+]

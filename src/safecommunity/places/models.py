@@ -236,6 +236,8 @@ class Dwelling(models.Model):
     class Meta:
         verbose_name = _("dwelling")
         verbose_name_plural = _("dwellings")
+        # Imports and the registry find dwellings by their standard address.
+        indexes = [models.Index(fields=["standard_address"], name="dwelling_standard_address")]
         constraints = [
             models.UniqueConstraint(
                 fields=["entrance", "number"], name="dwelling_unique_number_in_entrance"

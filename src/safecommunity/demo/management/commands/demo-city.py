@@ -1,4 +1,9 @@
-"""``safecommunity demo-city --scale small|district|city [--seed N]``: build the demo city.
+"""``safecommunity demo-city --scale small|district|city [--seed N] [--residents|--no-residents]``:
+build the demo city.
+
+The small (≈ 50,000 residents) and district (≈ 500,000) scales fill the dwellings with
+residents by default; the city scale builds the structure and teams only unless given
+``--residents``.
 
 Builds only into an empty database (no places, none of the demo usernames): the demo never
 mixes with real data, and a half-built city cannot happen (one transaction).
@@ -6,7 +11,7 @@ mixes with real data, and a half-built city cannot happen (one transaction).
 
 from __future__ import annotations
 
-from argparse import ArgumentParser
+from argparse import ArgumentParser, BooleanOptionalAction
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -22,12 +27,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--scale", choices=list(SCALES), default="small")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+        parser.add_argument(
+            "--residents",
+            action=BooleanOptionalAction,
+            default=None,
+            help="fill the dwellings with residents (default: yes, except at city scale)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         progress = TextProgress(raw_stream(self.stderr))
         try:
             summary = build_demo_city(
-                scale=options["scale"], seed=options["seed"], progress=progress
+                scale=options["scale"],
+                seed=options["seed"],
+                progress=progress,
+                residents=options["residents"],
             )
         except DemoCityError as exc:
             raise CommandError(str(exc)) from exc

@@ -62,9 +62,10 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
             finally:
                 progress.finish()
+            residents = f" and {summary['residents']:,} residents" if "residents" in summary else ""
             self.stdout.write(
-                f"Built {summary['beats']:,} beats and {summary['dwellings']:,} dwellings "
-                f"in {summary['seconds']:.1f} s."
+                f"Built {summary['beats']:,} beats, {summary['dwellings']:,} dwellings"
+                f"{residents} in {summary['seconds']:.1f} s."
             )
         self._print_logins()
         url = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}/"  # noqa: S104  # only compared, to print a reachable URL

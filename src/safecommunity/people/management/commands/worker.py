@@ -1,0 +1,37 @@
+"""``safecommunity worker``: run background jobs (resident imports) as they are queued.
+
+Run one or more beside the web server; each claims jobs with a conditional update, so they
+never run the same job twice. ``--once`` runs what is queued and exits (cron, tests).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from safecommunity.people.tasks import import_jobs_requeue_stale, import_jobs_run_pending
+
+
+class Command(BaseCommand):
+    help = "Run queued background jobs (resident imports); with --once, run them and exit."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="run queued jobs, then exit")
+        parser.add_argument(
+            "--poll", type=float, default=1.0, help="seconds between looks at the queue"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        requeued = import_jobs_requeue_stale()
+        if requeued:
+            self.stderr.write(f"requeued {requeued} stale job(s)")
+        while True:
+            ran = import_jobs_run_pending()
+            if ran:
+                self.stdout.write(f"ran {ran} import job(s)")
+            if options["once"]:
+                return
+            if not ran:
+                time.sleep(max(options["poll"], 0.1))
