@@ -390,3 +390,21 @@ def test_the_services_keep_the_rollup_current(world: World) -> None:
     assert _stored() == live_counts()
     residence_move_out(resident=resident, until=date(2024, 3, 1), actor=None)
     assert _stored() == live_counts()
+
+
+def test_the_worker_recounts_the_verified_figures_when_the_day_changes(world: World) -> None:
+    import io
+
+    import time_machine
+    from django.core.management import call_command
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        dwelling_verify(dwelling=world.dwelling_a, actor=None, method="visit")
+        assert BaselineRollup.objects.get(path=world.grid_a.path).verified_30d == 1
+    with time_machine.travel(start + timedelta(days=40), tick=False):
+        out = io.StringIO()
+        call_command("worker", "--once", stdout=out, stderr=io.StringIO())
+        stored = BaselineRollup.objects.get(path=world.grid_a.path)
+        assert (stored.verified_30d, stored.verified_90d) == (0, 1)
+        assert "recounted the verified figures" in out.getvalue()

@@ -2,6 +2,10 @@
 
 Run one or more beside the web server; each claims jobs with a conditional update, so they
 never run the same job twice. ``--once`` runs what is queued and exits (cron, tests).
+
+When the day changes (Asia/Shanghai) the worker also recounts the baseline's "verified
+within N days" figures (``baseline_roll_day``), so no page read pays for that; running it
+twice in a day costs nothing, so several workers may all do it.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
+from safecommunity.people.baseline import baseline_roll_day
 from safecommunity.people.tasks import import_jobs_requeue_stale, import_jobs_run_pending
 
 
@@ -27,7 +33,14 @@ class Command(BaseCommand):
         requeued = import_jobs_requeue_stale()
         if requeued:
             self.stderr.write(f"requeued {requeued} stale job(s)")
+        rolled_for = None
         while True:
+            today = timezone.localdate()
+            if today != rolled_for:
+                recounted = baseline_roll_day()
+                rolled_for = today
+                if recounted:
+                    self.stdout.write(f"recounted the verified figures of {recounted} grid(s)")
             ran = import_jobs_run_pending()
             if ran:
                 self.stdout.write(f"ran {ran} import job(s)")
