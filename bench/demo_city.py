@@ -20,7 +20,9 @@ import sys
 import tempfile
 import time
 
-TARGET_SECONDS = {"city": 60.0, "district": 60.0, "small": 30.0}
+# Issue 2: the city's structure and teams in < 60 s; the small demo (what `make demo` builds,
+# residents included) in < 30 s. The district scale (≈ 500k residents) has no target.
+TARGET_SECONDS: dict[str, float | None] = {"city": 60.0, "district": None, "small": 30.0}
 
 
 def _fresh_postgres(url: str, *, drop: bool) -> None:
@@ -62,6 +64,7 @@ def main() -> None:
 
     from safecommunity.demo.generator import build_demo_city
     from safecommunity.demo.progress import TextProgress
+    from safecommunity.people.models import Resident
     from safecommunity.places.models import Beat, Division, Dwelling, Grid, PoliceOffice
     from safecommunity.teams.models import Staff, StaffKind
 
@@ -82,17 +85,19 @@ def main() -> None:
         "community officers": Staff.objects.filter(kind=StaffKind.COMMUNITY_OFFICER).count(),
         "staff": Staff.objects.count(),
         "dwellings": Dwelling.objects.count(),
+        "residents": Resident.objects.count(),
     }
     target = TARGET_SECONDS[args.scale]
     print(f"demo-city --scale {args.scale} --seed {args.seed} on {connection.vendor}")
     for name, value in counts.items():
         print(f"  {name:<20} {value:>9,}")
     print(f"  beats breaking 1+2+N {len(summary['broken_beats']):>9,}")
-    verdict = "OK" if seconds < target else "TOO SLOW"
-    print(
-        f"build time: {seconds:.1f} s (planning {summary['plan_seconds']:.1f} s)"
-        f"   target < {target:.0f} s   {verdict}"
+    judged = (
+        ""
+        if target is None
+        else (f"   target < {target:.0f} s   {'OK' if seconds < target else 'TOO SLOW'}")
     )
+    print(f"build time: {seconds:.1f} s (planning {summary['plan_seconds']:.1f} s){judged}")
 
     connection.close()
     if url.startswith("postgres") and not args.keep:
