@@ -38,20 +38,11 @@ from random import Random
 from safecommunity.demo.households import VACANT_SHARE, household
 from safecommunity.demo.identities import FALLBACK_REGION, IdNumbers
 from safecommunity.demo.scales import DISTRICT_SEEDS
+from safecommunity.people.imports.columns import FILE_COLUMNS, chinese_header
 from safecommunity.people.models import Relation
 
-HEADERS = (
-    "姓名",
-    "性别",
-    "出生日期",
-    "身份证号",
-    "手机",
-    "民族",
-    "地址",
-    "关系",
-    "户籍",
-    "入住日期",
-)
+# The import's own columns, without notes: the file is what a station would upload.
+HEADERS = chinese_header(tuple(f for f in FILE_COLUMNS if f != "notes"))
 RELATION_LABELS: dict[str, str] = {
     Relation.OWNER: "业主",
     Relation.OWNER_FAMILY: "业主家属",

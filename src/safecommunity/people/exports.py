@@ -30,6 +30,7 @@ from safecommunity.accounts.privacy import shown_name
 from safecommunity.accounts.scope import scope_filter
 from safecommunity.accounts.services import audit_record
 from safecommunity.people import identity
+from safecommunity.people.imports.columns import FILE_COLUMNS, chinese_header
 from safecommunity.people.models import Relation, Residence, Resident
 
 __all__ = ["CONTENT_TYPES", "ExportFormat", "export_filename", "export_residents"]
@@ -41,32 +42,6 @@ CONTENT_TYPES: dict[str, str] = {
 }
 CHUNK_ROWS = 2000
 
-_CHINESE_HEADER = (
-    "姓名",
-    "性别",
-    "出生日期",
-    "身份证号",
-    "手机",
-    "民族",
-    "地址",
-    "关系",
-    "户籍",
-    "入住日期",
-    "备注",
-)
-_ENGLISH_HEADER = (
-    "name",
-    "gender",
-    "birth_date",
-    "id_number",
-    "phone",
-    "ethnicity",
-    "address",
-    "relation",
-    "registered",
-    "since",
-    "notes",
-)
 _CHINESE_VALUES = {
     "male": "男",
     "female": "女",
@@ -114,7 +89,7 @@ def export_residents(
     )
     chinese = (translation.get_language() or "").startswith("zh")
     records = _records(user, queryset, unmask=unmask, chinese=chinese)
-    header = _CHINESE_HEADER if chinese else _ENGLISH_HEADER
+    header = chinese_header() if chinese else FILE_COLUMNS
     return _csv(header, records) if fmt == "csv" else _xlsx(header, records)
 
 

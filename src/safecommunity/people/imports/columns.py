@@ -58,6 +58,27 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("备注", "notes", "note", "remarks"),
     "grid": ("网格编码", "网格", "网格代码", "grid", "grid_code"),
 }
+# The columns a resident file is written with (exports, the demo's CSV writer), in order.
+# Headers are each field's first alias in Chinese, or the field name in English.
+FILE_COLUMNS: tuple[str, ...] = (
+    "name",
+    "gender",
+    "birth_date",
+    "id_number",
+    "phone",
+    "ethnicity",
+    "address",
+    "relation",
+    "registered",
+    "since",
+    "notes",
+)
+
+
+def chinese_header(fields: tuple[str, ...] = FILE_COLUMNS) -> tuple[str, ...]:
+    return tuple(ALIASES[field][0] for field in fields)
+
+
 LABELS: dict[str, Any] = {
     "name": gettext_lazy("name (姓名)"),
     "gender": gettext_lazy("gender (性别)"),
