@@ -14,31 +14,15 @@ selector, the page and the API as the ``city`` login.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
+
+from benchsetup import configure, prepare_database
 
 TARGET_MS = 300.0
-
-
-def _prepare_database(url: str, reuse: bool) -> None:
-    if url.startswith("postgres"):
-        import psycopg
-
-        base, _, name = url.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-            if exists and not reuse:
-                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            if not exists or not reuse:
-                conn.execute(f'CREATE DATABASE "{name}"')
-    elif url.startswith("sqlite:///") and not reuse:
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
 
 def _time(label: str, runs: int, call: Callable[[], object]) -> float:
@@ -67,21 +51,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
 
-    _prepare_database(args.database_url, args.reuse)
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    data_dir = os.environ.setdefault("SAFECOMMUNITY_DATA_DIR", tempfile.mkdtemp(prefix="sc-bench-"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safecommunity.settings")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-    # Personal data needs keys; a benchmark makes its own, like the demo does under var/.
-    for name in ("DATA_ENCRYPTION_KEY", "BLIND_INDEX_KEY"):
-        if not os.environ.get(name) and not os.environ.get(f"{name}_FILE"):
-            key_file = Path(data_dir) / f"{name.lower()}.txt"
-            if not key_file.exists():
-                import base64
-
-                key_file.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())
-            os.environ[name] = key_file.read_text().strip()
+    prepare_database(args.database_url, reuse=args.reuse)
+    configure(database_url=args.database_url)
 
     import django
 

@@ -12,12 +12,12 @@ is checked against a brute-force shapely test over every grid polygon.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from benchsetup import configure, prepare_database
 
 TARGET_PER_SECOND = 50_000
 
@@ -32,13 +32,8 @@ def main() -> None:
 
     db = Path("var/bench").resolve() / f"beat_at-city-{args.seed}.sqlite3"
     db.parent.mkdir(parents=True, exist_ok=True)
-    if args.rebuild:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    os.environ.setdefault("SAFECOMMUNITY_DATA_DIR", tempfile.mkdtemp(prefix="sc-bench-"))
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safecommunity.settings")
+    prepare_database(f"sqlite:///{db}", reuse=not args.rebuild)
+    configure(database_url=f"sqlite:///{db}")
 
     import django
 

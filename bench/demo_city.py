@@ -13,26 +13,16 @@ that server (and dropped afterwards unless ``--keep``).
 from __future__ import annotations
 
 import argparse
-import base64
-import os
 import shutil
 import sys
 import tempfile
 import time
 
+from benchsetup import configure, drop_database, prepare_database
+
 # Issue 2: the city's structure and teams in < 60 s; the small demo (what `make demo` builds,
 # residents included) in < 30 s. The district scale (≈ 500k residents) has no target.
 TARGET_SECONDS: dict[str, float | None] = {"city": 60.0, "district": None, "small": 30.0}
-
-
-def _fresh_postgres(url: str, *, drop: bool) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def main() -> None:
@@ -45,16 +35,8 @@ def main() -> None:
 
     data_dir = tempfile.mkdtemp(prefix="sc-bench-demo-")
     url = args.database_url or f"sqlite:///{data_dir}/demo.sqlite3"
-    if url.startswith("postgres"):
-        _fresh_postgres(url, drop=False)
-    os.environ["DATABASE_URL"] = url
-    os.environ["SAFECOMMUNITY_DATA_DIR"] = data_dir
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safecommunity.settings")
-    # The small and district scales store residents' personal data, which needs keys.
-    for name in ("DATA_ENCRYPTION_KEY", "BLIND_INDEX_KEY"):
-        if not os.environ.get(name) and not os.environ.get(f"{name}_FILE"):
-            os.environ[name] = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    prepare_database(url)
+    configure(database_url=url, data_dir=data_dir)
 
     import django
 
@@ -100,8 +82,8 @@ def main() -> None:
     print(f"build time: {seconds:.1f} s (planning {summary['plan_seconds']:.1f} s){judged}")
 
     connection.close()
-    if url.startswith("postgres") and not args.keep:
-        _fresh_postgres(url, drop=True)
+    if not args.keep:
+        drop_database(url)
     if args.keep:
         print(f"database kept: {url}")
     else:

@@ -27,19 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchsetup import configure, drop_database, prepare_database
+
 TARGET_ROWS_PER_SECOND = 20_000
 TARGET_RSS_BYTES = 1 << 30
 SEED = 2022
-
-
-def _fresh_postgres(url: str, *, drop: bool) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop:
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def main() -> None:
@@ -53,19 +45,9 @@ def main() -> None:
 
     data_dir = tempfile.mkdtemp(prefix="sc-bench-import-")
     url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
-    if url.startswith("postgres"):
-        _fresh_postgres(url, drop=False)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SAFECOMMUNITY_DATA_DIR": data_dir,
-        "SECRET_KEY": "bench-only",
-        # Fixed keys for the benchmark's throwaway database; never used for real data.
-        "DATA_ENCRYPTION_KEY": "YmVuY2gtb25seS1kYXRhLWtleS0zMi1ieXRlcy1vayE=",
-        "BLIND_INDEX_KEY": "YmVuY2gtb25seS1pbmRleC1rZXktMzItYnl0ZXMtb2s=",
-        "DJANGO_SETTINGS_MODULE": "safecommunity.settings",
-    }
-    os.environ.update(env)
+    prepare_database(url)
+    configure(database_url=url, data_dir=data_dir)
+    env = dict(os.environ)  # the import runs in a child process with the same settings
 
     import django
 
@@ -103,9 +85,9 @@ def main() -> None:
                 continue
             _timed_import(csv_path, env, written, run, connection.vendor)
     finally:
-        if url.startswith("postgres") and not args.keep:
+        if not args.keep:
             connection.close()
-            _fresh_postgres(url, drop=True)
+            drop_database(url)
 
 
 def _timed_import(csv_path: Path, env: dict[str, str], rows: int, run: int, vendor: str) -> None:

@@ -11,29 +11,13 @@ client, so the figure is the server's time without network or browser.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
+
+from benchsetup import configure, prepare_database
 
 TARGET_MS = 300.0
-
-
-def _prepare_database(url: str, reuse: bool) -> None:
-    if url.startswith("postgres"):
-        import psycopg
-
-        base, _, name = url.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-            if exists and not reuse:
-                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            if not exists or not reuse:
-                conn.execute(f'CREATE DATABASE "{name}"')
-    elif url.startswith("sqlite:///") and not reuse:
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
 
 def main() -> None:
@@ -45,12 +29,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
 
-    _prepare_database(args.database_url, args.reuse)
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("SAFECOMMUNITY_DATA_DIR", tempfile.mkdtemp(prefix="sc-bench-"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safecommunity.settings")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    prepare_database(args.database_url, reuse=args.reuse)
+    configure(database_url=args.database_url)
 
     import django
 

@@ -22,16 +22,16 @@ services would take hours.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+from benchsetup import configure, prepare_database
 
 ID_TARGET_MS = 5.0
 NAME_TARGET_MS = 50.0
@@ -55,17 +55,10 @@ def main() -> None:
     if url is None:
         db = Path("var/bench").resolve() / f"registry-{args.residents}.sqlite3"
         db.parent.mkdir(parents=True, exist_ok=True)
-        if args.rebuild:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{db}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{db}"
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SAFECOMMUNITY_DATA_DIR", tempfile.mkdtemp(prefix="sc-bench-"))
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    # Fixed keys for the benchmark's own database; never used for real data.
-    os.environ.setdefault("DATA_ENCRYPTION_KEY", "YmVuY2gtb25seS1kYXRhLWtleS0zMi1ieXRlcy1vayE=")
-    os.environ.setdefault("BLIND_INDEX_KEY", "YmVuY2gtb25seS1pbmRleC1rZXktMzItYnl0ZXMtb2s=")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "safecommunity.settings")
+        if args.rebuild:
+            prepare_database(url)
+    configure(database_url=url)
 
     import django
 
