@@ -274,6 +274,14 @@ def _open_residence(
     return residence
 
 
+def _current_residence_locked(resident: Resident) -> Residence | None:
+    """The resident's open residence, locked until the caller's transaction ends, so two
+    moves of one resident take turns."""
+    return (
+        Residence.objects.select_for_update().filter(resident=resident, until__isnull=True).first()
+    )
+
+
 def residence_move_in(
     *,
     resident: Resident,
@@ -287,11 +295,7 @@ def residence_move_in(
     """Move a resident into a dwelling: the current residence (if any) ends the day before
     ``since`` or on it, a new one starts. History is never overwritten."""
     with transaction.atomic():
-        current = (
-            Residence.objects.select_for_update()
-            .filter(resident=resident, until__isnull=True)
-            .first()
-        )
+        current = _current_residence_locked(resident)
         if current is not None:
             if since < current.since:
                 raise ValidationError(
@@ -322,11 +326,7 @@ def residence_move_out(
 ) -> Residence:
     """End the current residence. The resident stays in the registry without a place."""
     with transaction.atomic():
-        current = (
-            Residence.objects.select_for_update()
-            .filter(resident=resident, until__isnull=True)
-            .first()
-        )
+        current = _current_residence_locked(resident)
         if current is None:
             raise ValidationError(_("%(name)s has no current residence.") % {"name": resident})
         if until < current.since:
