@@ -1,12 +1,37 @@
-"""Starting the real server for end-to-end tests: a free port and waiting until it answers."""
+"""End-to-end tests: the real server (a free port, waiting until it answers) and Debian's
+Chromium, which they drive through Playwright."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, as root, on a machine with no network but loopback: Chromium's own background
+# traffic would only produce refused connections.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium() -> None:
+    """Skip without Debian's Chromium, except in CI, where the browser tests must run."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: /usr/bin/chromium is missing")
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
 
 
 def free_port() -> int:

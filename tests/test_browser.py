@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, wait_until_up
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, wait_until_up
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 USERNAME = "officer"
 PASSWORD = "browser-test-password"
@@ -109,24 +108,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser_page(server: str) -> Iterator[object]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser test: /usr/bin/chromium is missing")
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+            args=CHROMIUM_ARGS,
         )
         context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
         page = context.new_page()
