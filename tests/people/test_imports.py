@@ -289,6 +289,104 @@ def test_it_reports_every_bad_row_and_keeps_the_good_ones(world: World, tmp_path
     assert not Resident.objects.filter(name_keys__isnull=True).exists()
 
 
+def mixed_rows() -> list[list[str]]:
+    """Good rows, bad rows and a duplicate, in that order twice over."""
+    bad = ["钱一", "男", "", ZHANG[:-1] + "0", "", "", ADDRESS_A, "", "", "", ""]
+    duplicate = ["张伟", "男", "1985-03-12", ZHANG, "", "", ADDRESS_B, "", "", "", ""]
+    nowhere = ["周三", "男", "1980-01-01", "", "", "", "月亮小区9号楼9门909", "", "", "", ""]
+    return [CHINESE_HEADER, *good_rows(), bad, duplicate, nowhere, bad]
+
+
+def test_parsing_in_worker_processes_gives_exactly_the_in_process_result(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import transaction
+
+    from safecommunity.people.imports import parallel
+
+    # Small enough a file for workers only when told so, in chunks of two rows.
+    monkeypatch.setattr(parallel, "PARALLEL_FROM_ROWS", 0)
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 2)
+    path = write_csv(tmp_path / "r.csv", mixed_rows())
+    with transaction.atomic():
+        alone, alone_issues = run(path, workers=1)
+        stored = sorted(Resident.objects.values_list("name", "id_masked", "phone_masked", "path"))
+        transaction.set_rollback(True)
+    assert Resident.objects.count() == 0
+    forked, forked_issues = run(path, workers=2)
+    assert forked.summary() == alone.summary() == "created 3, updated 0, unchanged 0, rejected 4"
+    assert forked_issues.items == alone_issues.items
+    # Address problems are found when a batch is written, after the rows parsed before it.
+    assert [(i.line, i.column) for i in forked_issues.items] == [
+        (5, "身份证号"),
+        (5, "出生日期"),
+        (6, "身份证号"),
+        (8, "身份证号"),
+        (8, "出生日期"),
+        (7, "地址"),
+    ]
+    after = sorted(Resident.objects.values_list("name", "id_masked", "phone_masked", "path"))
+    assert after == stored
+
+
+def test_a_first_load_builds_the_indexes_after_the_rows(world: World, tmp_path: Path) -> None:
+    from safecommunity.people.imports.bulk import secondary_indexes
+
+    before = secondary_indexes()
+    assert len(before) >= 6  # names, paths, phones, dwellings…
+    result, _issues = run(write_csv(tmp_path / "r.csv", mixed_rows()), defer_indexes=True)
+    assert result.summary() == "created 3, updated 0, unchanged 0, rejected 4"
+    assert result.stage == "indexes" and not result.rolled_back
+    assert secondary_indexes() == before
+    # The rebuilt indexes answer: name keys, residences by dwelling.
+    assert NameKey.objects.filter(key="zhangwei").count() == 1
+    dwelling = Dwelling.objects.get(standard_address=ADDRESS_A)
+    assert Residence.objects.filter(dwelling=dwelling, until__isnull=True).count() == 2
+    # The baseline counts were refreshed once, at the end, for every grid written to.
+    from safecommunity.people.models import BaselineRollup
+
+    assert BaselineRollup.objects.get(path=dwelling.path).residents == 2
+    other = Dwelling.objects.get(standard_address=ADDRESS_B)
+    assert BaselineRollup.objects.get(path=other.path).residents == 1
+
+
+def test_a_failed_first_load_writes_nothing_and_keeps_the_indexes(
+    world: World, tmp_path: Path
+) -> None:
+    from safecommunity.people.imports.bulk import secondary_indexes
+
+    before = secondary_indexes()
+
+    def fail_after_the_first_batch(done: int, total: int, result: ImportResult) -> None:
+        raise RuntimeError("worker killed")
+
+    with pytest.raises(RuntimeError, match="worker killed"):
+        run(
+            write_csv(tmp_path / "r.csv", mixed_rows()),
+            defer_indexes=True,
+            batch_rows=1,
+            progress=fail_after_the_first_batch,
+        )
+    assert Resident.objects.count() == 0 and Residence.objects.count() == 0
+    assert secondary_indexes() == before
+    entry = AuditEntry.objects.get(action="resident.import")
+    assert entry.detail["rolled_back"] is True and entry.detail["created"] == 0
+
+
+def test_only_a_large_file_into_a_nearly_empty_registry_is_a_first_load(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from safecommunity.people.imports import bulk
+
+    monkeypatch.setattr(bulk, "DEFER_FROM_ROWS", 10)
+    assert not bulk.worth_deferring(9)
+    assert bulk.worth_deferring(10)
+    register("张三", world.dwelling_a, sequence=1)
+    register("李四", world.dwelling_a, sequence=2)
+    assert not bulk.worth_deferring(10)  # two residents: more than a tenth of 10
+    assert bulk.worth_deferring(20)
+
+
 def test_no_full_id_number_reaches_the_error_file(world: World, tmp_path: Path) -> None:
     bad = ZHANG[:-1] + ("0" if ZHANG[-1] != "0" else "1")
     path = write_csv(

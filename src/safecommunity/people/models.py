@@ -30,8 +30,10 @@ class Resident(models.Model):
     id_index = models.CharField(max_length=32, null=True, editable=False)  # noqa: DJ001
     id_masked = models.CharField(_("ID number"), max_length=18, blank=True, editable=False)
     phone_cipher = models.BinaryField(null=True, editable=False)
+    # Indexed in Meta (``resident_phone_index``): a plain index, since a blind index is
+    # only ever compared whole (``db_index`` would add a LIKE index on PostgreSQL too).
     phone_index = models.CharField(  # noqa: DJ001  # NULL = no number, like id_index
-        max_length=32, null=True, editable=False, db_index=True
+        max_length=32, null=True, editable=False
     )
     phone_masked = models.CharField(_("phone"), max_length=16, blank=True, editable=False)
     ethnicity = models.CharField(_("ethnicity"), max_length=20, blank=True)
@@ -59,7 +61,10 @@ class Resident(models.Model):
                 name="resident_id_cipher_with_index",
             ),
         ]
-        indexes = [models.Index(fields=["name", "birth_date"], name="resident_name_birth")]
+        indexes = [
+            models.Index(fields=["name", "birth_date"], name="resident_name_birth"),
+            models.Index(fields=["phone_index"], name="resident_phone_index"),
+        ]
         permissions = [
             ("unmask_resident", "May see unmasked ID and phone numbers, stating a reason"),
         ]
@@ -73,7 +78,8 @@ class NameKey(models.Model):
     initials, one row per reading (a surname such as 曾 or 单 has two). Search is a prefix
     range over ``key``, which one index answers on SQLite and PostgreSQL alike."""
 
-    resident = models.ForeignKey(Resident, models.CASCADE, related_name="name_keys")
+    # No index of its own: ``namekey_unique`` (resident, key) serves lookups by resident.
+    resident = models.ForeignKey(Resident, models.CASCADE, related_name="name_keys", db_index=False)
     key = models.CharField(max_length=64)
 
     class Meta:
@@ -99,7 +105,10 @@ class Residence(models.Model):
     """
 
     resident = models.ForeignKey(Resident, models.CASCADE, related_name="residences")
-    dwelling = models.ForeignKey("places.Dwelling", models.PROTECT, related_name="residences")
+    # No index of its own: ``residence_dwelling_current`` (dwelling, until) serves it.
+    dwelling = models.ForeignKey(
+        "places.Dwelling", models.PROTECT, related_name="residences", db_index=False
+    )
     since = models.DateField(_("since"))
     until = models.DateField(_("until"), null=True, blank=True)
     relation = models.CharField(_("relation"), max_length=16, choices=Relation.choices)

@@ -72,6 +72,9 @@ class ResidentInput:
     notes: str = ""
 
 
+_GENDER_VALUES = frozenset(Gender.values)
+
+
 def resident_input(
     *,
     name: str,
@@ -120,7 +123,7 @@ def resident_input(
         errors.setdefault("birth_date", []).append(_("The date of birth is in the future."))
     if not gender:
         errors.setdefault("gender", []).append(_("The gender is missing."))
-    elif gender not in Gender.values:
+    elif gender not in _GENDER_VALUES:
         errors.setdefault("gender", []).append(_("Unknown gender “%(g)s”.") % {"g": gender})
     normalized_phone = None
     if phone and phone.strip():

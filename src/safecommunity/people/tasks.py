@@ -111,6 +111,9 @@ def import_job_run(job: ImportJob) -> ImportJob:
                 create_missing_addresses=job.create_missing_addresses,
                 progress=progress,
                 file_name=job.file_name,
+                # The progress written above must be visible to the page as it goes, which
+                # the one transaction of a first load would hide until the end.
+                defer_indexes=False,
             )
     except ImportFileError as exc:
         status, message = ImportStatus.FAILED, str(exc) + " " + _("Nothing was imported.")

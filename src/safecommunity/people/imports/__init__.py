@@ -32,8 +32,11 @@ from django.utils.translation import gettext as _
 from safecommunity.accounts.models import User
 from safecommunity.accounts.scope import Scope, scope_for
 from safecommunity.accounts.services import audit_record
+from safecommunity.people.baseline import baseline_refresh
 from safecommunity.people.imports.batch import BatchWriter, ParsedRow, RowRejected
-from safecommunity.people.imports.rows import RowParser
+from safecommunity.people.imports.bulk import indexes_deferred, worth_deferring
+from safecommunity.people.imports.parallel import default_workers, parsed_chunks
+from safecommunity.people.imports.rows import FileDuplicates, RowParser
 from safecommunity.people.imports.sources import ImportFileError, open_source
 
 __all__ = [
@@ -46,7 +49,7 @@ __all__ = [
     "import_residents",
 ]
 
-BATCH_ROWS = 2000
+BATCH_ROWS = 10_000
 # How many issues the result keeps in memory for a page to show; the sink gets them all.
 ISSUES_KEPT = 100
 
@@ -79,6 +82,9 @@ class ImportResult:
     dwellings_created: int = 0
     issues: int = 0
     first_issues: list[RowIssue] = field(default_factory=list)
+    # "rows" while rows are read and written; "indexes" while a first load builds them.
+    stage: str = "rows"
+    rolled_back: bool = False
 
     def summary(self) -> str:
         """The summary line the CLI prints (English, stable for scripts)."""
@@ -143,12 +149,19 @@ def import_residents(
     batch_rows: int = BATCH_ROWS,
     today: date | None = None,
     file_name: str | None = None,
+    workers: int | None = None,
+    defer_indexes: bool | None = None,
 ) -> ImportResult:
     """Import the residents in ``path`` (CSV or XLSX) as ``actor``.
 
     ``actor`` None is the command line: the whole registry is in scope. Otherwise only
     dwellings (and grids, for new addresses) in the actor's scope are found, and a resident
     whose current dwelling lies outside it is not touched.
+
+    ``workers`` processes parse a large file's rows (default: one per core; 1 parses
+    in-process, see ``parallel``). ``defer_indexes`` runs the whole import in one transaction
+    with the registry's secondary indexes built at the end (see ``bulk``); by default only
+    a first load does so: a large file into a registry a tenth its size or less.
 
     Raises ``ImportFileError`` (nothing imported) when the file cannot be read at all or its
     header lacks a required column; every other problem is a reported row. Writes one audit
@@ -167,15 +180,19 @@ def import_residents(
                     1, column, "", _("unknown column, ignored (see the accepted column names)")
                 )
             )
+        if defer_indexes is None:
+            defer_indexes = worth_deferring(source.rows_estimate)
         writer = BatchWriter(
             scope=scope,
             create_missing_addresses=create_missing_addresses,
             present=parser.present,
             today=today,
+            baseline_later=defer_indexes,
         )
+        duplicates = FileDuplicates()
         batch: list[ParsedRow] = []
 
-        def flush() -> None:
+        def flush(position: int) -> None:
             outcome = writer.write(batch)
             result.created += outcome.created
             result.updated += outcome.updated
@@ -185,23 +202,51 @@ def import_residents(
                 _reject(rejected)
             batch.clear()
             if progress is not None:
-                progress(source.position(), source.total, result)
+                progress(position, source.total, result)
 
         def _reject(rejected: RowRejected) -> None:
             result.rejected += 1
             for column_field, value, reason in rejected.problems:
                 report(RowIssue(rejected.line, parser.column_name(column_field), value, reason))
 
-        for line, cells in source.rows():
-            result.rows += 1
-            parsed = parser.parse(line, cells, source.row_problem)
-            if isinstance(parsed, RowRejected):
-                _reject(parsed)
-            else:
-                batch.append(parsed)
-            if len(batch) >= batch_rows:
-                flush()
-        flush()
+        def load() -> None:
+            chunks = parsed_chunks(
+                source, parser, workers=default_workers() if workers is None else workers
+            )
+            for parsed_rows, position in chunks:
+                for parsed in parsed_rows:
+                    result.rows += 1
+                    if isinstance(parsed, ParsedRow):
+                        duplicate = duplicates.claim(parsed)
+                        if duplicate is None:
+                            batch.append(parsed)
+                            if len(batch) >= batch_rows:
+                                flush(position)
+                            continue
+                        parsed = duplicate
+                    _reject(parsed)
+            flush(source.position())
+
+        def indexing(done: int, total: int) -> None:
+            result.stage = "indexes"
+            if progress is not None:
+                progress(done, total, result)
+
+        if not defer_indexes:
+            load()
+        else:
+            try:
+                with transaction.atomic():
+                    with indexes_deferred(indexing):
+                        load()
+                    # Counted once, over the rebuilt indexes, in the same transaction.
+                    baseline_refresh(paths=writer.pending_baseline)
+            except BaseException:
+                # The one transaction rolled back: nothing of the file was written.
+                result.created = result.updated = result.unchanged = 0
+                result.dwellings_created = 0
+                result.rolled_back = True
+                raise
     finally:
         source.close()
         if result.rows:
@@ -217,6 +262,7 @@ def import_residents(
                         "unchanged": result.unchanged,
                         "rejected": result.rejected,
                         "dwellings_created": result.dwellings_created,
+                        "rolled_back": result.rolled_back,
                     },
                 )
     return result

@@ -3,6 +3,7 @@ becomes a value. Messages name the value and say what is expected."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import date, datetime
@@ -164,6 +165,8 @@ class CellError(ValueError):
 
 def text(value: Any) -> str:
     """A cell as text: numbers from Excel lose their ``.0``, text is stripped."""
+    if value.__class__ is str:  # nearly every cell: CSV has nothing else
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -180,6 +183,8 @@ def _key(value: Any) -> str:
 
 
 def parse_gender(value: Any) -> str | None:
+    if value.__class__ is str and value in _GENDERS:  # the common spellings, as written
+        return _GENDERS[value]
     key = _key(value)
     if not key:
         return None
@@ -192,6 +197,8 @@ def parse_gender(value: Any) -> str | None:
 
 
 def parse_relation(value: Any) -> str | None:
+    if value.__class__ is str and value in _RELATIONS:  # the common spellings, as written
+        return str(_RELATIONS[value])
     key = _key(value)
     if not key:
         return None
@@ -208,6 +215,8 @@ def parse_relation(value: Any) -> str | None:
 
 
 def parse_registered(value: Any) -> bool | None:
+    if value.__class__ is str and value in _REGISTERED:  # the common spellings, as written
+        return _REGISTERED[value]
     key = _key(value)
     if not key:
         return None
@@ -232,6 +241,12 @@ def parse_date(value: Any) -> date | None:
     raw = text(value)
     if not raw:
         return None
+    return _parse_date_text(raw)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_date_text(raw: str) -> date:
+    # Memoised: a file's dates repeat (birth dates, move-in days); errors are not cached.
     raw = unicodedata.normalize("NFKC", raw)
     match = _DATE.fullmatch(raw) or _COMPACT_DATE.fullmatch(raw)
     if match is None:

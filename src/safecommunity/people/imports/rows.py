@@ -16,7 +16,8 @@ from safecommunity.people.imports import columns
 from safecommunity.people.imports.batch import ParsedRow, RowRejected
 from safecommunity.people.imports.sources import CellProblem, ImportFileError
 from safecommunity.people.models import Relation
-from safecommunity.people.services import resident_input
+from safecommunity.people.names import name_keys
+from safecommunity.people.services import protect_id_number, protect_phone, resident_input
 
 # Fields whose values are personal data: the error file shows them masked.
 _MASKED = {"id_number", "phone"}
@@ -82,16 +83,10 @@ class RowParser:
                 % {"problems": "; ".join(problems)}
             )
         self.present = frozenset(self.index)
-        self._seen: dict[bytes, int] = {}
+        self._columns = tuple(self.index.items())
 
     def column_name(self, field: str) -> str:
         return self.names.get(field, field)
-
-    def _cell(self, cells: list[Any], field: str) -> Any:
-        i = self.index.get(field)
-        if i is None or i >= len(cells):
-            return None
-        return cells[i]
 
     def parse(
         self, line: int, cells: list[Any], row_problem: CellProblem | None = None
@@ -100,20 +95,22 @@ class RowParser:
             return RowRejected(line, [("", "", row_problem.reason)])
         problems: list[tuple[str, str, str]] = []
         raw: dict[str, Any] = {}
-        for field in self.index:
-            value = self._cell(cells, field)
-            if isinstance(value, CellProblem):
+        width = len(cells)
+        for field, i in self._columns:
+            value = cells[i] if i < width else None
+            if value.__class__ is CellProblem:
                 problems.append((field, "", value.reason))
                 value = None
             raw[field] = value
 
         def parsed(field: str, parse: Any) -> Any:
+            value = raw.get(field)
+            if value is None or value == "":
+                return None
             try:
-                return parse(raw.get(field))
+                return parse(value)
             except columns.CellError as exc:
-                problems.append(
-                    (field, masked_value(field, columns.text(raw.get(field))), str(exc))
-                )
+                problems.append((field, masked_value(field, columns.text(value)), str(exc)))
                 return None
 
         gender = parsed("gender", columns.parse_gender)
@@ -123,7 +120,7 @@ class RowParser:
         registered = parsed("registered", columns.parse_registered)
         id_text = parsed("id_number", columns.parse_id_text) or ""
         address = columns.text(raw.get("address"))
-        if not address and "address" not in {p[0] for p in problems}:
+        if not address and not any(p[0] == "address" for p in problems):
             problems.append(("address", "", _("the address is missing")))
         try:
             data = resident_input(
@@ -164,40 +161,59 @@ class RowParser:
                 )
         if problems or data is None:
             return RowRejected(line, problems)
-        # One person once per file: by ID number, or by name + date of birth + address.
-        id_index = identity.blind_index(data.id_number, purpose="id") if data.id_number else None
+        # Everything per row that needs no database happens here, so that ``parse`` can run in
+        # worker processes: the numbers are protected and the name keys computed once.
         person = f"{data.name}\x1f{data.birth_date.isoformat()}\x1f{address}".encode()
-        person_key = hashlib.blake2b(person, digest_size=16).digest()
-        keys = [bytes.fromhex(id_index)] if id_index else []
-        if not id_index:
-            keys.append(person_key)
-        for key in keys:
-            first = self._seen.get(key)
-            if first is not None:
-                column = "id_number" if id_index else "name"
-                return RowRejected(
-                    line,
-                    [
-                        (
-                            column,
-                            masked_value(column, columns.text(raw.get(column))),
-                            _("the same person as on line %(line)d; the row is skipped")
-                            % {"line": first},
-                        )
-                    ],
-                )
-        for key in keys:
-            self._seen[key] = line
+        id_value = protect_id_number(data.id_number) if data.id_number else None
+        phone = protect_phone(data.phone) if data.phone else None
+        return ParsedRow(
+            line,
+            data.name,
+            data.gender,
+            data.birth_date,
+            data.ethnicity,
+            data.notes,
+            id_value.cipher if id_value else None,
+            id_value.index if id_value else None,
+            id_value.masked if id_value else "",
+            phone.cipher if phone else None,
+            phone.index if phone else None,
+            phone.masked if phone else "",
+            tuple(sorted(name_keys(data.name))),
+            hashlib.blake2b(person, digest_size=16).digest(),
+            address,
+            columns.text(raw.get("grid")),
+            relation or Relation.OTHER,
+            bool(registered),
+            since or self.today,
+        )
+
+
+class FileDuplicates:
+    """One person once per file: by ID number, or by name + date of birth + address. Rows
+    are claimed in file order, so the later of two rows is the one reported."""
+
+    def __init__(self) -> None:
+        self._seen: dict[bytes, int] = {}
+
+    def claim(self, row: ParsedRow) -> RowRejected | None:
+        key = bytes.fromhex(row.id_index) if row.id_index else row.person_key
+        first = self._seen.get(key)
+        if first is not None:
+            column, shown = ("id_number", row.id_masked) if row.id_index else ("name", row.name)
+            return RowRejected(
+                row.line,
+                [
+                    (
+                        column,
+                        shown,
+                        _("the same person as on line %(line)d; the row is skipped")
+                        % {"line": first},
+                    )
+                ],
+            )
+        self._seen[key] = row.line
         # Rows with an ID also claim their name + birth + address, so a later row without an
         # ID for the same person is a duplicate too.
-        self._seen.setdefault(person_key, line)
-        return ParsedRow(
-            line=line,
-            data=data,
-            id_index=id_index,
-            address=address,
-            grid=columns.text(raw.get("grid")),
-            relation=relation or Relation.OTHER,
-            registered=bool(registered),
-            since=since or self.today,
-        )
+        self._seen.setdefault(row.person_key, row.line)
+        return None

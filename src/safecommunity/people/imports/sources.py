@@ -43,6 +43,7 @@ class Source(Protocol):
 
     headers: list[str]
     total: int
+    rows_estimate: int  # about how many rows: decides whether parsing is worth parallelising
 
     row_problem: CellProblem | None
 
@@ -131,6 +132,7 @@ class CsvSource:
     def __init__(self, path: Path, size: int) -> None:
         self.encoding = detect_encoding(path)
         self.total = size
+        self.rows_estimate = size // 100  # a resident row is 100–200 bytes
         self._raw = path.open("rb")
         self._text = io.TextIOWrapper(self._raw, encoding=self.encoding, newline="")
         first = self._text.readline()
@@ -224,6 +226,7 @@ class XlsxSource:
         self._sheet = self._values.worksheets[0]
         self._formula_sheet = self._formulas.worksheets[0]
         self.total = int(self._sheet.max_row or 0)
+        self.rows_estimate = self.total
         self._row = 0
         self._merged = _merged_ranges(self._values._archive, self._sheet._worksheet_path)
         self._value_rows = self._sheet.iter_rows(values_only=True)

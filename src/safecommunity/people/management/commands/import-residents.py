@@ -40,6 +40,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-rows", type=int, default=BATCH_ROWS, help="rows per transaction"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="processes that parse a large file's rows (default: one per core)",
+        )
+        parser.add_argument(
+            "--no-first-load",
+            action="store_true",
+            help="never run as a first load (one transaction, indexes rebuilt at the end)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -51,7 +62,7 @@ class Command(BaseCommand):
 
         def progress(done: int, total: int, result: ImportResult) -> None:
             if bar is not None:
-                bar("import", done, total)
+                bar("import" if result.stage == "rows" else "indexes", done, total)
 
         try:
             with CsvIssueFile(errors_path) as issues:
@@ -62,6 +73,8 @@ class Command(BaseCommand):
                     create_missing_addresses=options["create_missing_addresses"],
                     progress=progress,
                     batch_rows=max(1, options["batch_rows"]),
+                    workers=options["workers"],
+                    defer_indexes=False if options["no_first_load"] else None,
                 )
         except ImportFileError as exc:
             errors_path.unlink(missing_ok=True)

@@ -1,0 +1,93 @@
+"""Parsing a large file's rows in worker processes while this one writes.
+
+Parsing a row — reading its cells, validating it with python-stdnum, encrypting and indexing
+its ID and phone numbers, computing its name keys — is most of an import's work and needs no
+database, so a large file is parsed by forked workers, a chunk of rows at a time, while the
+importing process reads the file ahead, claims rows against the file's duplicates and writes
+batches. Chunks come back in file order, so line numbers, duplicate reports and the result
+are exactly those of parsing in-process, which small files (and platforms without ``fork``)
+still do.
+
+The workers inherit the parser (and the active language, for the messages) through
+``fork``; they never touch the database. At most a few chunks are in flight, so memory stays
+flat however long the file is.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator
+from multiprocessing.pool import AsyncResult
+from typing import Any
+
+from safecommunity.people.imports.batch import ParsedRow, RowRejected
+from safecommunity.people.imports.rows import RowParser
+from safecommunity.people.imports.sources import CellProblem, Source
+
+CHUNK_ROWS = 1000
+# Below this many rows starting workers costs more than it saves.
+PARALLEL_FROM_ROWS = 20_000
+
+Parsed = ParsedRow | RowRejected
+Chunk = list[tuple[int, list[Any], CellProblem | None]]
+
+# The parser a forked worker uses: set in the parent just before the pool forks.
+_worker_parser: RowParser | None = None
+
+
+def default_workers() -> int:
+    """One worker per core: the importing process mostly waits on the database meanwhile."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def parsed_chunks(
+    source: Source, parser: RowParser, *, workers: int
+) -> Iterator[tuple[list[Parsed], int]]:
+    """Each chunk of rows parsed, in file order, with the source position after it."""
+    chunks = _chunks(source)
+    if workers <= 1 or source.rows_estimate < PARALLEL_FROM_ROWS or not _can_fork():
+        for chunk, position in chunks:
+            yield _parse(parser, chunk), position
+        return
+    global _worker_parser  # noqa: PLW0603  # handed to the forked workers, see above
+    _worker_parser = parser
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            pending: deque[tuple[AsyncResult[list[Parsed]], int]] = deque()
+            for chunk, position in chunks:
+                pending.append((pool.apply_async(_parse_in_worker, (chunk,)), position))
+                if len(pending) > 2 * workers:
+                    done, at = pending.popleft()
+                    yield done.get(), at
+            while pending:
+                done, at = pending.popleft()
+                yield done.get(), at
+    finally:
+        _worker_parser = None
+
+
+def _chunks(source: Source) -> Iterator[tuple[Chunk, int]]:
+    chunk: Chunk = []
+    for line, cells in source.rows():
+        chunk.append((line, cells, source.row_problem))
+        if len(chunk) >= CHUNK_ROWS:
+            yield chunk, source.position()
+            chunk = []
+    if chunk:
+        yield chunk, source.position()
+
+
+def _parse(parser: RowParser, chunk: Chunk) -> list[Parsed]:
+    return [parser.parse(line, cells, problem) for line, cells, problem in chunk]
+
+
+def _parse_in_worker(chunk: Chunk) -> list[Parsed]:
+    if _worker_parser is None:  # pragma: no cover - only a pool started elsewhere
+        raise RuntimeError("the import worker was not forked from an import")
+    return _parse(_worker_parser, chunk)
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
