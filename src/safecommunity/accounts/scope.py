@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from django.db import connection
 from django.db.models import Model, Q, QuerySet
 
 from safecommunity.accounts.models import Role
@@ -60,9 +61,19 @@ class Scope:
             return Q()
         if not self.prefixes:
             return Q(pk__in=[])
+        # SQLite cannot answer LIKE 'prefix%' from an index (its LIKE ignores case), so there
+        # the prefix is a range: paths are digits and dots, and '/' sorts right after '.', so
+        # [prefix + ".", prefix + "/") holds exactly the paths that start with prefix + ".".
+        # PostgreSQL keeps LIKE: its pattern index answers it, and under a collation other
+        # than C a range of strings need not be a range of bytes.
+        as_range = connection.vendor == "sqlite"
         q = Q()
         for prefix in self.prefixes:
-            q |= Q(**{field: prefix}) | Q(**{f"{field}__startswith": prefix + "."})
+            if as_range:
+                below = Q(**{f"{field}__gte": prefix + ".", f"{field}__lt": prefix + "/"})
+            else:
+                below = Q(**{f"{field}__startswith": prefix + "."})
+            q |= Q(**{field: prefix}) | below
         return q
 
 
