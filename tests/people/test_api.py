@@ -43,6 +43,7 @@ def test_it_searches_masked_and_paginated(world: World, zhang: Resident) -> None
     assert response.status_code == 200
     body = response.json()
     assert (body["count"], body["page"], body["pages"], body["mode"]) == (1, 1, 1, "text")
+    assert body["addresses_searched"] is False  # Latin letters: a name, never an address
     item = body["items"][0]
     assert item["name"] == "张三"
     assert item["id_number"] == ID_NUMBER[:6] + "********" + ID_NUMBER[-4:]

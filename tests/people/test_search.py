@@ -89,6 +89,18 @@ def test_it_finds_residents_by_address_fragment(world: World, zhang: Resident) -
     assert found(admin, "南开小区") == {"王五"}
 
 
+def test_a_fragment_of_two_characters_is_searched_as_a_name_only(
+    world: World, zhang: Resident
+) -> None:
+    register("花园", world.dwelling_b, sequence=21)
+    admin = world.users["admin"]
+    # 花园 is in 张三's address, but two characters match half a city's dwellings.
+    assert found(admin, "花园") == {"花园"}
+    assert not resident_search(user=admin, q="花园").addresses_searched
+    assert found(admin, "学府花") == {"张三"}
+    assert resident_search(user=admin, q="学府花").addresses_searched
+
+
 def test_it_finds_a_resident_once_when_name_and_address_both_match(world: World) -> None:
     # 学府 is both the start of the name and part of the address.
     register("学府", world.dwelling_a, sequence=17)

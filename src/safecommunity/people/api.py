@@ -113,6 +113,7 @@ def resident_list(
         page=search.page.number,
         pages=search.page.paginator.num_pages,
         mode=search.mode.value,
+        addresses_searched=search.addresses_searched,
         items=[
             _resident(user, r, getattr(r, "tags", None) if search.care_tags_shown else None)
             for r in search.page.object_list

@@ -70,6 +70,9 @@ class ResidentPageOut(Schema):
     page: int
     pages: int
     mode: str = Field(description="How the search text was read: all, id, phone or text")
+    addresses_searched: bool = Field(
+        description="Text was also matched against addresses (Chinese or digits, 3+ characters)"
+    )
     items: list[ResidentOut]
 
 

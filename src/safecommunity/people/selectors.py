@@ -53,6 +53,9 @@ CARE_TEAM_ROLES = frozenset(
 
 _ID_SHAPE = re.compile(r"\d{17}[\dX]")
 _CJK_OR_DIGIT = re.compile(r"[\d\u3400-\u9fff\uf900-\ufaff]")
+# An address fragment shorter than this (花园, 3门) matches thousands of dwellings and cannot
+# use PostgreSQL's trigram index: such text is searched as a name only.
+ADDRESS_MIN_CHARS = 3
 
 
 def may_see_care_tags(user: User) -> bool:
@@ -175,6 +178,10 @@ def search_mode(q: str) -> tuple[SearchMode, str]:
     return SearchMode.TEXT, q
 
 
+def _is_address_fragment(value: str) -> bool:
+    return len(value) >= ADDRESS_MIN_CHARS and _CJK_OR_DIGIT.search(value) is not None
+
+
 def resident_filter(
     *,
     user: User,
@@ -190,8 +197,9 @@ def resident_filter(
       B-tree range on ``NameKey(key, resident)`` on SQLite and PostgreSQL alike, so
       ``zhangsan``, ``zs`` and ``张三`` all find 张三 and each reading of 曾/单/解/区 finds its
       surname — or, when the text has a Chinese character or a digit, whose current dwelling's
-      standard address contains it (a scan of the dwellings in scope; slower, and skipped for
-      pure Latin text, which no standard address holds, and when ``addresses`` is false).
+      standard address contains it (a trigram index on PostgreSQL, a scan of the dwellings in
+      scope on SQLite; skipped for pure Latin text, which no standard address holds, for
+      text shorter than ``ADDRESS_MIN_CHARS``, and when ``addresses`` is false).
     - ``registered``: the current residence is registered (户籍) or not (流动).
     - ``care_tag``: residents with that tag; ignored for users who may not see care tags, so
       the filter cannot be used to learn who is tagged.
@@ -211,7 +219,7 @@ def resident_filter(
             "resident_id", flat=True
         )
         matches: QuerySet[Any, Any] = by_name
-        if addresses and _CJK_OR_DIGIT.search(value):
+        if addresses and _is_address_fragment(value):
             # Dwellings first (narrowed by the scope's path prefix), then their current
             # residences through the (dwelling, until) index.
             dwellings = scope_filter(
@@ -256,6 +264,7 @@ class ResidentSearch:
     page: Page[Resident]
     names_shown: bool
     care_tags_shown: bool
+    addresses_searched: bool = False
 
     @property
     def capped(self) -> bool:
@@ -284,7 +293,7 @@ def resident_search(
 
     A page number out of range or malformed gives the last or first page, never an error.
     """
-    mode, _value = search_mode(q)
+    mode, value = search_mode(q)
     tags_shown = may_see_care_tags(user)
     residents = resident_filter(
         user=user, q=q, registered=registered, care_tag=care_tag, addresses=addresses
@@ -300,4 +309,5 @@ def resident_search(
         page=CappedPaginator(ordered, per_page).get_page(page),
         names_shown=may_see_names(user),
         care_tags_shown=tags_shown,
+        addresses_searched=mode == SearchMode.TEXT and addresses and _is_address_fragment(value),
     )
