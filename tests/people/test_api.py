@@ -165,13 +165,30 @@ def test_it_refuses_a_dwelling_out_of_scope(world: World) -> None:
 
 
 def test_it_refuses_the_same_id_twice(world: World, zhang: Resident) -> None:
-    for who, dwelling in (("officer", world.dwelling_a), ("neighbour", world.dwelling_b)):
+    for who, dwelling, message in (
+        ("officer", world.dwelling_a, "already registered"),
+        ("neighbour", world.dwelling_b, "registered at an address outside your jurisdiction"),
+    ):
         response = post(
             api(world.users[who]), BASE, _new(world, id_number=ID_NUMBER, dwelling_id=dwelling.pk)
         )
         assert response.status_code == 400, who
-        assert "already registered" in response.json()["errors"]["id_number"][0]
+        assert message in response.json()["errors"]["id_number"][0]
         assert "张三" not in response.content.decode()
+    assert Resident.objects.count() == 1
+
+
+def test_it_registers_a_person_who_moved_out_on_their_own_record(
+    world: World, zhang: Resident
+) -> None:
+    from safecommunity.people.services import residence_move_out
+
+    residence_move_out(resident=zhang, until=date(2023, 12, 31), actor=None)
+    body = _new(world, name="张三", id_number=ID_NUMBER, dwelling_id=world.dwelling_b.pk)
+    response = post(api(world.users["neighbour"]), BASE, body)
+    assert response.status_code == 201, response.content
+    assert response.json()["id"] == zhang.pk
+    assert response.json()["current"]["address"] == world.dwelling_b.standard_address
     assert Resident.objects.count() == 1
 
 

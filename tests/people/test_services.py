@@ -26,6 +26,7 @@ from safecommunity.people.services import (
     resident_create,
     resident_input,
     resident_possible_duplicates,
+    resident_register,
     resident_unmask,
     resident_update,
 )
@@ -282,3 +283,48 @@ class TestRotateKeys:
             assert resident.id_index == identity.blind_index(number, purpose="id")
         with override_settings(DATA_ENCRYPTION_KEY=new_data):
             assert identity.decrypt(resident.phone_cipher, purpose="phone") == "13812345678"
+
+
+# Registering a person whose ID number is already on record -------------------------------
+
+
+def test_registering_again_adds_to_the_record_and_never_blanks_it(world: World) -> None:
+    first = resident_create(
+        data=resident_input(**ma_yan(ethnicity="回族", notes="钥匙寄存")),
+        actor=None,
+        dwelling=world.dwelling_a,
+        since=date(2020, 1, 1),
+    )
+    residence_move_out(resident=first, until=date(2024, 1, 1), actor=None)
+    again = resident_register(
+        data=resident_input(**ma_yan(phone="13700001111")),
+        actor=world.users["neighbour"],
+        dwelling=world.dwelling_b,
+        since=date(2024, 2, 1),
+    )
+    assert again.reregistered and again.resident.pk == first.pk
+    first.refresh_from_db()
+    assert (first.ethnicity, first.notes) == ("回族", "钥匙寄存")
+    assert first.phone_masked == "137****1111"
+    assert first.path == world.dwelling_b.path
+
+
+def test_registering_again_needs_a_dwelling_and_a_free_record(world: World) -> None:
+    first = resident_create(
+        data=resident_input(**ma_yan()), actor=None, dwelling=world.dwelling_a, since=TODAY
+    )
+    # Still housed in beat A: beat B cannot take the record, the beat A officer is told plainly.
+    with pytest.raises(ValidationError, match="outside your jurisdiction"):
+        resident_register(
+            data=resident_input(**ma_yan()),
+            actor=world.users["neighbour"],
+            dwelling=world.dwelling_b,
+        )
+    with pytest.raises(ValidationError, match="already registered"):
+        resident_register(
+            data=resident_input(**ma_yan()), actor=world.users["officer"], dwelling=world.dwelling_a
+        )
+    residence_move_out(resident=first, until=TODAY, actor=None)
+    with pytest.raises(ValidationError, match="choose the dwelling"):
+        resident_register(data=resident_input(**ma_yan()), actor=world.users["neighbour"])
+    assert Resident.objects.count() == 1

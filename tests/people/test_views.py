@@ -287,10 +287,56 @@ def test_it_refuses_the_same_id_registered_out_of_scope_too(world: World, zhang:
     data = _new(world, name="张叁", id_number=ID_NUMBER, dwelling=world.dwelling_b.pk, phone="")
     response = en(world.users["neighbour"]).post(reverse("people:create"), data)
     assert response.status_code == 400
-    assert "already registered" in response.context["form"].errors["id_number"][0]
+    error = response.context["form"].errors["id_number"][0]
+    assert "registered at an address outside your jurisdiction" in error
     # The neighbour is not shown who holds that number.
     assert response.context["candidates"] == []
     assert "张三" not in response.content.decode()
+
+
+def test_a_person_who_moved_out_is_registered_again_on_their_record(
+    world: World, zhang: Resident
+) -> None:
+    from safecommunity.people.services import residence_move_out
+
+    residence_move_out(resident=zhang, until=date(2024, 6, 1), actor=None)
+    data = _new(
+        world,
+        name="张三",
+        id_number=ID_NUMBER,
+        dwelling=world.dwelling_b.pk,
+        phone="13700001111",
+        since="2024-07-01",
+    )
+    # Beat B's officer cannot see the record (it has no address) and needs no confirmation.
+    response = en(world.users["neighbour"]).post(reverse("people:create"), data, follow=True)
+    assert response.redirect_chain, response.context["form"].errors
+    assert response.redirect_chain[-1][0] == reverse("people:detail", args=[zhang.pk])
+    assert "now registered at this dwelling" in response.content.decode()
+    assert Resident.objects.count() == 1
+    zhang.refresh_from_db()
+    assert zhang.path == world.dwelling_b.path and zhang.phone_masked == "137****1111"
+    stays = list(Residence.objects.filter(resident=zhang).order_by("since"))
+    assert [(s.dwelling_id, s.until) for s in stays] == [
+        (world.dwelling_a.pk, date(2024, 6, 1)),
+        (world.dwelling_b.pk, None),
+    ]
+    entry = AuditEntry.objects.filter(action="resident.reregister").get()
+    assert entry.actor == world.users["neighbour"]
+
+
+def test_a_move_in_before_the_move_out_is_refused_on_registering_again(
+    world: World, zhang: Resident
+) -> None:
+    from safecommunity.people.services import residence_move_out
+
+    residence_move_out(resident=zhang, until=date(2024, 6, 1), actor=None)
+    data = _new(world, name="张三", id_number=ID_NUMBER, dwelling=world.dwelling_b.pk, phone="")
+    data["since"] = "2024-05-01"
+    response = en(world.users["neighbour"]).post(reverse("people:create"), data)
+    assert response.status_code == 400
+    assert "moved out on 2024-06-01" in response.context["form"].errors["since"][0]
+    assert Residence.objects.filter(resident=zhang, until__isnull=True).count() == 0
 
 
 def test_it_shows_possible_duplicates_and_needs_confirmation(world: World, zhang: Resident) -> None:

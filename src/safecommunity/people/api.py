@@ -147,7 +147,8 @@ def resident_detail(request: HttpRequest, resident_id: int) -> ResidentDetailOut
     description="400 names each field that is wrong (e.g. the date of birth disagrees with "
     "the ID number). 409 lists possible duplicates in the caller's scope (same name and date "
     "of birth, or same name and phone); send again with ``confirm_new_person: true`` when it "
-    "is a different person. The same ID number twice is always a 400.",
+    "is a different person. The same ID number as a resident with a current address is a "
+    "400; as a resident without one (moved out), that record is registered at the dwelling.",
 )
 def resident_create(
     request: HttpRequest, payload: ResidentIn
@@ -179,19 +180,23 @@ def resident_create(
     candidates = selectors.residents_visible(
         user=user, residents=services.resident_possible_duplicates(data)
     )
-    if data.id_number:
-        index = identity.blind_index(data.id_number, purpose="id")
-        if any(c.id_index == index for c in candidates):
-            return Status(
-                400,
-                FieldErrorsOut(
-                    detail=_("The resident was not saved."),
-                    errors={
-                        "id_number": [_("A resident with this ID number is already registered.")]
-                    },
-                ),
-            )
-    if candidates and not payload.confirm_new_person:
+    same_id = next(
+        (
+            c
+            for c in candidates
+            if data.id_number and c.id_index == identity.blind_index(data.id_number, purpose="id")
+        ),
+        None,
+    )
+    if same_id is not None and same_id.path:
+        return Status(
+            400,
+            FieldErrorsOut(
+                detail=_("The resident was not saved."),
+                errors={"id_number": [_("A resident with this ID number is already registered.")]},
+            ),
+        )
+    if candidates and same_id is None and not payload.confirm_new_person:
         return Status(
             409,
             DuplicatesOut(
@@ -203,7 +208,7 @@ def resident_create(
             ),
         )
     try:
-        resident = services.resident_create(
+        registration = services.resident_register(
             data=data,
             actor=user,
             dwelling=dwelling,
@@ -214,7 +219,7 @@ def resident_create(
         )
     except ValidationError as exc:
         return Status(400, _field_errors(exc))
-    return Status(201, resident_detail(request, resident.pk))
+    return Status(201, resident_detail(request, registration.resident.pk))
 
 
 @router.post(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecommunity.accounts.models import User
+from safecommunity.accounts.scope import scope_for
 from safecommunity.accounts.services import audit_record
 from safecommunity.people import identity
 from safecommunity.people.baseline import baseline_refresh
@@ -175,12 +176,16 @@ def resident_fill(resident: Resident, data: ResidentInput) -> None:
             protected.masked,
         )
     if data.phone:
-        protected = protect_phone(data.phone)
-        resident.phone_cipher, resident.phone_index, resident.phone_masked = (
-            protected.cipher,
-            protected.index,
-            protected.masked,
-        )
+        _fill_phone(resident, data.phone)
+
+
+def _fill_phone(resident: Resident, phone: str) -> None:
+    protected = protect_phone(phone)
+    resident.phone_cipher, resident.phone_index, resident.phone_masked = (
+        protected.cipher,
+        protected.index,
+        protected.masked,
+    )
 
 
 def _write_name_keys(resident: Resident) -> None:
@@ -228,6 +233,118 @@ def resident_create(
                 {"id_number": _("A resident with this ID number is already registered.")}
             ) from exc
         raise
+    return resident
+
+
+@dataclass(frozen=True)
+class Registration:
+    resident: Resident
+    # The ID number belonged to a resident without a current address (moved out, or never
+    # housed), who is now registered at the dwelling given rather than created twice.
+    reregistered: bool
+
+
+def resident_register(
+    *,
+    data: ResidentInput,
+    actor: User | None,
+    dwelling: Dwelling | None = None,
+    since: date | None = None,
+    relation: str = Relation.OTHER,
+    registered: bool = False,
+    request: HttpRequest | None = None,
+) -> Registration:
+    """Register a person, the one path for pages and API: create a resident, or — when the
+    ID number belongs to a resident with no current address — house that record again.
+
+    A person who moved out of one beat and turns up in another keeps one record and their
+    history. Someone with a current address cannot be claimed: that beat records the move
+    out first (the actor may not even see the record, so the message says only that).
+    """
+    if data.id_number:
+        index = identity.blind_index(data.id_number, purpose="id")
+        with transaction.atomic():
+            existing = Resident.objects.select_for_update().filter(id_index=index).first()
+            if existing is not None:
+                return Registration(
+                    _reregister(
+                        existing, data, actor, dwelling, since, relation, registered, request
+                    ),
+                    reregistered=True,
+                )
+    resident = resident_create(
+        data=data,
+        actor=actor,
+        dwelling=dwelling,
+        since=since,
+        relation=relation,
+        registered=registered,
+        request=request,
+    )
+    return Registration(resident, reregistered=False)
+
+
+def _reregister(
+    resident: Resident,
+    data: ResidentInput,
+    actor: User | None,
+    dwelling: Dwelling | None,
+    since: date | None,
+    relation: str,
+    registered: bool,
+    request: HttpRequest | None,
+) -> Resident:
+    if resident.path:
+        covered = actor is not None and scope_for(actor).covers(resident.path)
+        raise ValidationError(
+            {
+                "id_number": _("A resident with this ID number is already registered.")
+                if covered
+                else _(
+                    "This person is registered at an address outside your jurisdiction; "
+                    "the move out must be recorded there first."
+                )
+            }
+        )
+    if dwelling is None:
+        raise ValidationError(
+            {
+                "dwelling": _(
+                    "This person is already in the registry, without a current address: "
+                    "choose the dwelling they live in to register them there."
+                )
+            }
+        )
+    since = since or timezone.localdate()
+    last = resident.residences.order_by("-until").values_list("until", flat=True).first()
+    if last is not None and since < last:
+        raise ValidationError(
+            {
+                "since": _("This person moved out on %(date)s; they cannot move in before that.")
+                % {"date": last.isoformat()}
+            }
+        )
+    # What was entered now adds to the record; it never blanks what the record holds.
+    renamed = resident.name != data.name
+    resident.name = data.name
+    if data.phone:
+        _fill_phone(resident, data.phone)
+    if data.ethnicity:
+        resident.ethnicity = data.ethnicity
+    if data.notes:
+        resident.notes = data.notes
+    resident.save()
+    if renamed:
+        _write_name_keys(resident)
+    _open_residence(resident, dwelling, since, relation, registered)
+    baseline_refresh(paths=[dwelling.path])
+    audit_record(
+        actor=actor,
+        action="resident.reregister",
+        obj=resident,
+        request=request,
+        detail={"dwelling": dwelling.pk, "since": since.isoformat()},
+    )
     return resident
 
 

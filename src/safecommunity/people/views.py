@@ -310,19 +310,16 @@ def resident_create(request: HttpRequest) -> HttpResponse:
                 candidates = selectors.residents_visible(
                     user=user, residents=services.resident_possible_duplicates(checked)
                 )
-                same_id = checked.id_number is not None and any(
-                    c.id_index == identity.blind_index(checked.id_number, purpose="id")
-                    for c in candidates
-                )
-                if same_id:
+                same_id = _same_id(checked, candidates)
+                if same_id is not None and same_id.path:
                     form.add_error(
                         "id_number", _("A resident with this ID number is already registered.")
                     )
-                elif candidates and not data["confirm_new_person"]:
+                elif candidates and same_id is None and not data["confirm_new_person"]:
                     status = 409
                 else:
                     try:
-                        resident = services.resident_create(
+                        registration = services.resident_register(
                             data=checked,
                             actor=user,
                             dwelling=data["dwelling"],
@@ -334,8 +331,16 @@ def resident_create(request: HttpRequest) -> HttpResponse:
                     except ValidationError as exc:
                         _add_errors(form, exc)
                     else:
-                        messages.success(request, _("The resident is registered."))
-                        return redirect("people:detail", pk=resident.pk)
+                        messages.success(
+                            request,
+                            _(
+                                "This person was already in the registry without a current "
+                                "address; their record is now registered at this dwelling."
+                            )
+                            if registration.reregistered
+                            else _("The resident is registered."),
+                        )
+                        return redirect("people:detail", pk=registration.resident.pk)
     context = {
         "form": form,
         "candidates": candidates,
@@ -343,6 +348,14 @@ def resident_create(request: HttpRequest) -> HttpResponse:
         "dwelling_choices": _dwelling_choices(user, form),
     }
     return render(request, "people/create.html", context, status=status)
+
+
+def _same_id(data: services.ResidentInput, candidates: list[Resident]) -> Resident | None:
+    """The candidate with the entered ID number: the same person, not a possible one."""
+    if not data.id_number:
+        return None
+    index = identity.blind_index(data.id_number, purpose="id")
+    return next((c for c in candidates if c.id_index == index), None)
 
 
 def _dwelling_choices(user: User, form: ResidentForm) -> list[Any]:
