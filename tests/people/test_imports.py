@@ -348,6 +348,14 @@ def test_a_first_load_builds_the_indexes_after_the_rows(world: World, tmp_path: 
     assert BaselineRollup.objects.get(path=dwelling.path).residents == 2
     other = Dwelling.objects.get(standard_address=ADDRESS_B)
     assert BaselineRollup.objects.get(path=other.path).residents == 1
+    # …and so were the dwellings' uses: owner and family at A, a tenant at B.
+    assert (dwelling.use, other.use) == ("owner_occupied", "rented")
+
+
+def test_an_import_sets_the_use_of_the_dwellings_it_fills(world: World, tmp_path: Path) -> None:
+    run(write_csv(tmp_path / "r.csv", [CHINESE_HEADER, *good_rows()]), defer_indexes=False)
+    uses = dict(Dwelling.objects.values_list("standard_address", "use"))
+    assert (uses[ADDRESS_A], uses[ADDRESS_B]) == ("owner_occupied", "rented")
 
 
 def test_a_failed_first_load_writes_nothing_and_keeps_the_indexes(

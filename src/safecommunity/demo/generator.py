@@ -66,6 +66,7 @@ from safecommunity.demo.people import person_name
 from safecommunity.demo.residents import populate
 from safecommunity.demo.scales import CITY_CODE, CITY_NAME, DISTRICT_SEEDS, SCALES, DistrictSpec
 from safecommunity.people.baseline import baseline_rebuild
+from safecommunity.people.services import dwelling_use_refresh
 from safecommunity.places.geo import invalidate_locator, to_geojson_text
 from safecommunity.places.models import (
     Beat,
@@ -74,6 +75,7 @@ from safecommunity.places.models import (
     Division,
     DivisionKind,
     Dwelling,
+    DwellingUse,
     Entrance,
     Grid,
     PoliceOffice,
@@ -886,6 +888,8 @@ def build_demo_city(
             population = populate(
                 plan.dwellings, seed=seed, today=plan.today, progress=report
             ).as_dict()
+            dwelling_use_refresh(dwelling_ids=None)
+            population["business_dwellings"] = _record_businesses()
             baseline_rebuild()
         summary: dict[str, Any] = {
             "scale": scale,
@@ -911,6 +915,14 @@ def _refresh_planner_statistics() -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
+
+
+def _record_businesses() -> int:
+    """Some empty ground-floor dwellings are shops and offices (底商): their use is recorded
+    by hand as business, as a beat team would. Every seventh, by id: deterministic."""
+    candidates = Dwelling.objects.filter(use=DwellingUse.VACANT, floor=1).order_by("pk")
+    ids = list(candidates.values_list("pk", flat=True))[::7]
+    return Dwelling.objects.filter(pk__in=ids).update(use=DwellingUse.BUSINESS, use_recorded=True)
 
 
 def _refuse_non_empty() -> None:

@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from safecommunity.accounts.models import User
 from safecommunity.people import selectors
-from safecommunity.people.models import CareTagKind, Gender, Relation
-from safecommunity.places.models import Dwelling
+from safecommunity.people.models import CareTagKind, Gender, Relation, VerificationMethod
+from safecommunity.places.models import Dwelling, DwellingUse
 
 EARLIEST = date(1900, 1, 1)
 
@@ -189,3 +189,20 @@ class ExportForm(forms.Form):
         max_length=500,
         help_text=_("Leave empty for masked ID and phone numbers."),
     )
+
+
+# A dwelling's use: by hand, or back to what its residents give ("").
+DERIVED_USE = ""
+
+
+class DwellingUseForm(forms.Form):
+    use = forms.ChoiceField(
+        label=_("Use"),
+        choices=[(DERIVED_USE, _("As its residents give it")), *DwellingUse.choices],
+        required=False,
+    )
+
+
+class DwellingVerifyForm(forms.Form):
+    method = forms.ChoiceField(label=_("How"), choices=VerificationMethod.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)

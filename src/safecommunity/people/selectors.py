@@ -31,7 +31,13 @@ from safecommunity.accounts.models import Role, User
 from safecommunity.accounts.privacy import may_see_names
 from safecommunity.accounts.scope import scope_filter, scope_for
 from safecommunity.people import identity
-from safecommunity.people.models import CareTag, NameKey, Residence, Resident
+from safecommunity.people.models import (
+    CareTag,
+    DwellingVerification,
+    NameKey,
+    Residence,
+    Resident,
+)
 from safecommunity.people.names import query_key
 from safecommunity.places.models import Dwelling
 
@@ -144,6 +150,38 @@ def dwelling_find(*, user: User, pk: int) -> Dwelling | None:
     if not 0 < pk <= MAX_ID:
         return None
     return scope_filter(Dwelling.objects.filter(pk=pk), user).first()
+
+
+def dwelling_get(*, user: User, pk: int) -> Dwelling:
+    """The dwelling ``pk`` in ``user``'s scope, with its grid and beat; ``Http404`` otherwise."""
+    dwelling = (
+        scope_filter(Dwelling.objects.filter(pk=pk), user)
+        .select_related("grid__beat", "entrance__building__compound")
+        .first()
+        if 0 < pk <= MAX_ID
+        else None
+    )
+    if dwelling is None:
+        raise Http404
+    return dwelling
+
+
+def dwelling_residents(*, dwelling: Dwelling) -> QuerySet[Residence]:
+    """Who lives in ``dwelling`` now, oldest stay first (its scope was checked with it)."""
+    return (
+        Residence.objects.filter(dwelling=dwelling, until__isnull=True)
+        .select_related("resident")
+        .order_by("since", "pk")
+    )
+
+
+def dwelling_verifications(*, dwelling: Dwelling, limit: int = 10) -> list[DwellingVerification]:
+    """The latest verified stamps, newest first; the first is the dwelling's stamp."""
+    return list(
+        DwellingVerification.objects.filter(dwelling=dwelling)
+        .select_related("verified_by")
+        .order_by("-verified_at", "-pk")[:limit]
+    )
 
 
 # --- search ------------------------------------------------------------------------------------

@@ -6,11 +6,13 @@ residence's ``path`` always follow the current dwelling's grid.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Exists, OuterRef, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +34,7 @@ from safecommunity.people.models import (
     VerificationMethod,
 )
 from safecommunity.people.names import name_keys
-from safecommunity.places.models import Dwelling
+from safecommunity.places.models import Dwelling, DwellingUse
 
 
 @dataclass(frozen=True)
@@ -388,6 +390,7 @@ def _open_residence(
         registered=registered,
         path=dwelling.path,
     )
+    dwelling_use_refresh(dwelling_ids=[dwelling.pk])
     if resident.path != dwelling.path:
         resident.path = dwelling.path
         resident.save(update_fields=["path", "updated_at"])
@@ -429,6 +432,7 @@ def residence_move_in(
                 )
             current.until = since
             current.save(update_fields=["until"])
+            dwelling_use_refresh(dwelling_ids=[current.dwelling_id])
         residence = _open_residence(resident, dwelling, since, relation, registered)
         baseline_refresh(paths=[current.path if current else "", dwelling.path])
         audit_record(
@@ -453,6 +457,7 @@ def residence_move_out(
             raise ValidationError({"until": _("The move-out date is before the residence began.")})
         current.until = until
         current.save(update_fields=["until"])
+        dwelling_use_refresh(dwelling_ids=[current.dwelling_id])
         resident.path = ""
         resident.save(update_fields=["path", "updated_at"])
         baseline_refresh(paths=[current.path])
@@ -494,6 +499,57 @@ def care_tag_remove(*, resident: Resident, kind: str, actor: User | None) -> Non
         audit_record(
             actor=actor, action="resident.care_tag_remove", obj=resident, detail={"kind": kind}
         )
+
+
+def dwelling_use_refresh(*, dwelling_ids: Iterable[int] | None) -> None:
+    """Derive the use of these dwellings (``None``: all) from their current residences:
+    rented with a tenant, owner-occupied with anyone else, vacant with nobody. Uses recorded
+    by hand are left alone. One statement; the write paths call it in their transaction."""
+    current = Residence.objects.filter(dwelling=OuterRef("pk"), until__isnull=True)
+    dwellings = Dwelling.objects.filter(use_recorded=False)
+    if dwelling_ids is not None:
+        ids = sorted(set(dwelling_ids))
+        if not ids:
+            return
+        dwellings = dwellings.filter(pk__in=ids)
+    dwellings.update(
+        use=Case(
+            When(Exists(current.filter(relation=Relation.TENANT)), then=Value(DwellingUse.RENTED)),
+            When(Exists(current), then=Value(DwellingUse.OWNER_OCCUPIED)),
+            default=Value(DwellingUse.VACANT),
+        )
+    )
+
+
+def dwelling_use_record(
+    *,
+    dwelling: Dwelling,
+    use: str | None,
+    actor: User | None,
+    request: HttpRequest | None = None,
+) -> Dwelling:
+    """Record a dwelling's use by hand (a business, say), or with ``None`` go back to the use
+    its residences give. Audited."""
+    if use is not None and use not in DwellingUse.values:
+        raise ValidationError({"use": _("Unknown use “%(u)s”.") % {"u": use}})
+    with transaction.atomic():
+        before = dwelling.use
+        if use is None:
+            dwelling.use_recorded = False
+            dwelling.save(update_fields=["use_recorded"])
+            dwelling_use_refresh(dwelling_ids=[dwelling.pk])
+            dwelling.refresh_from_db(fields=["use"])
+        else:
+            dwelling.use, dwelling.use_recorded = use, True
+            dwelling.save(update_fields=["use", "use_recorded"])
+        audit_record(
+            actor=actor,
+            action="dwelling.use",
+            obj=dwelling,
+            request=request,
+            detail={"from": before, "to": dwelling.use, "recorded": dwelling.use_recorded},
+        )
+    return dwelling
 
 
 def dwelling_verify(

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("safecommunity.people.urls_registry")),
     path("import/", include("safecommunity.people.urls_import")),
     path("baseline/", include("safecommunity.people.urls_baseline")),
+    path("dwellings/", include("safecommunity.people.urls_dwellings")),
 ]

@@ -221,8 +221,21 @@ class Entrance(models.Model):
         return self.number
 
 
+class DwellingUse(models.TextChoices):
+    OWNER_OCCUPIED = "owner_occupied", _("Owner-occupied")
+    RENTED = "rented", _("Rented")
+    VACANT = "vacant", _("Vacant")
+    BUSINESS = "business", _("Business")
+
+
 class Dwelling(models.Model):
-    """A dwelling (房屋) with its standard address, a point and the grid it lies in."""
+    """A dwelling (房屋) with its standard address, a point and the grid it lies in.
+
+    ``use`` follows the current residences (``people.services.dwelling_use_refresh``): rented
+    when a tenant lives there, owner-occupied when anyone else does, vacant when nobody does.
+    A use recorded by hand (a shop on the ground floor is a business whoever is registered
+    there) sets ``use_recorded`` and is kept until it is cleared.
+    """
 
     entrance = models.ForeignKey(Entrance, models.PROTECT, related_name="dwellings")
     grid = models.ForeignKey(Grid, models.PROTECT, related_name="dwellings")
@@ -232,6 +245,10 @@ class Dwelling(models.Model):
     path = models.CharField(_("path"), max_length=64, db_index=True)
     lat = models.FloatField(_("latitude"))
     lng = models.FloatField(_("longitude"))
+    use = models.CharField(
+        _("use"), max_length=16, choices=DwellingUse.choices, default=DwellingUse.VACANT
+    )
+    use_recorded = models.BooleanField(_("use recorded by hand"), default=False)
 
     class Meta:
         verbose_name = _("dwelling")
@@ -241,7 +258,10 @@ class Dwelling(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["entrance", "number"], name="dwelling_unique_number_in_entrance"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(use__in=DwellingUse.values), name="dwelling_use_valid"
+            ),
         ]
 
     def __str__(self) -> str:

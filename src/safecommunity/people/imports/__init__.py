@@ -38,6 +38,7 @@ from safecommunity.people.imports.bulk import indexes_deferred, worth_deferring
 from safecommunity.people.imports.parallel import default_workers, parsed_chunks
 from safecommunity.people.imports.rows import FileDuplicates, RowParser
 from safecommunity.people.imports.sources import ImportFileError, open_source
+from safecommunity.people.services import dwelling_use_refresh
 
 __all__ = [
     "BATCH_ROWS",
@@ -187,7 +188,7 @@ def import_residents(
             create_missing_addresses=create_missing_addresses,
             present=parser.present,
             today=today,
-            baseline_later=defer_indexes,
+            derive_later=defer_indexes,
         )
         duplicates = FileDuplicates()
         batch: list[ParsedRow] = []
@@ -239,8 +240,9 @@ def import_residents(
                 with transaction.atomic():
                     with indexes_deferred(indexing):
                         load()
-                    # Counted once, over the rebuilt indexes, in the same transaction.
+                    # Derived once, over the rebuilt indexes, in the same transaction.
                     baseline_refresh(paths=writer.pending_baseline)
+                    dwelling_use_refresh(dwelling_ids=writer.pending_uses)
             except BaseException:
                 # The one transaction rolled back: nothing of the file was written.
                 result.created = result.updated = result.unchanged = 0

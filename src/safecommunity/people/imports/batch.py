@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from safecommunity.accounts.scope import Scope
 from safecommunity.people.baseline import baseline_refresh
 from safecommunity.people.models import NameKey, Residence, Resident
+from safecommunity.people.services import dwelling_use_refresh
 from safecommunity.places.models import Building, Compound, Dwelling, Entrance, Grid
 
 # Addresses remembered between batches; cleared when it grows past this (a city has
@@ -98,13 +99,15 @@ class BatchWriter:
         create_missing_addresses: bool,
         present: frozenset[str],
         today: date,
-        baseline_later: bool = False,
+        derive_later: bool = False,
     ) -> None:
         self.scope = scope
-        # True: leave the baseline counts of the grids written to ``pending_baseline`` for
-        # the caller to refresh once (a first load, whose one transaction holds every batch).
-        self.baseline_later = baseline_later
+        # True: leave the baseline counts of the grids written to (``pending_baseline``) and
+        # the use of the dwellings (``pending_uses``) for the caller to derive once — a first
+        # load, whose one transaction holds every batch and whose indexes come at the end.
+        self.derive_later = derive_later
         self.pending_baseline: set[str] = set()
+        self.pending_uses: set[int] = set()
         self.create_missing = create_missing_addresses
         self.present = present
         self.today = today
@@ -438,10 +441,16 @@ class BatchWriter:
         touched_paths |= {r.path for r in closed} | {r.path for r in corrected}
         if outcome.dwellings_created:
             touched_paths |= {place.path for _row, place in placed}
-        if self.baseline_later:
+        # The use of every dwelling someone moved into or out of, or whose stay changed.
+        touched_dwellings = {place.dwelling_id for _r, _row, place in opened}
+        touched_dwellings |= {r.dwelling_id for r in closed} | {r.dwelling_id for r in corrected}
+        if self.derive_later:
             self.pending_baseline |= touched_paths
-        elif touched_paths:
-            baseline_refresh(paths=touched_paths)
+            self.pending_uses |= touched_dwellings
+        else:
+            if touched_paths:
+                baseline_refresh(paths=touched_paths)
+            dwelling_use_refresh(dwelling_ids=touched_dwellings)
         return outcome
 
     def _changes(self, resident: Resident, row: ParsedRow) -> set[str]:
