@@ -58,6 +58,9 @@ def main() -> None:
         url = f"sqlite:///{db}"
         if args.rebuild:
             prepare_database(url)
+    else:
+        # PostgreSQL: created when missing (dropped and created again with --rebuild).
+        prepare_database(url, reuse=not args.rebuild)
     configure(database_url=url)
 
     import django
@@ -68,8 +71,6 @@ def main() -> None:
 
     from safecommunity.people.models import Resident
 
-    if args.rebuild and connection.vendor == "postgresql":
-        call_command("flush", interactive=False, verbosity=0)
     call_command("migrate", verbosity=0)
     have = Resident.objects.count()
     if have < args.residents:
