@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
@@ -370,11 +370,17 @@ def resident_search(
         lookups.append(
             Prefetch("care_tags", queryset=CareTag.objects.order_by("kind"), to_attr="tags")
         )
-    ordered = residents.order_by("-pk").prefetch_related(*lookups)
+    addresses_searched = mode == SearchMode.TEXT and addresses and _is_address_fragment(value)
+    # With names and addresses together PostgreSQL misjudges how many residents match (a
+    # hundred, for one), and for a short page walks the whole primary key backwards looking
+    # for them: 300 ms. Ordering by an expression takes that walk away from it, so it finds
+    # the few matches first and sorts them.
+    order = (F("pk") + 0).desc() if addresses_searched else F("pk").desc()
+    ordered = residents.order_by(order).prefetch_related(*lookups)
     return ResidentSearch(
         mode=mode,
         page=CappedPaginator(ordered, per_page).get_page(page),
         names_shown=may_see_names(user),
         care_tags_shown=tags_shown,
-        addresses_searched=mode == SearchMode.TEXT and addresses and _is_address_fragment(value),
+        addresses_searched=addresses_searched,
     )
