@@ -20,7 +20,7 @@ from ninja.errors import HttpError
 from safecommunity.accounts.api import request_user
 from safecommunity.accounts.models import User
 from safecommunity.accounts.privacy import may_see_names, shown_name
-from safecommunity.people import identity, selectors, services
+from safecommunity.people import selectors, services
 from safecommunity.people.models import CareTag, Residence, Resident
 from safecommunity.people.schemas import (
     BeatRef,
@@ -180,14 +180,7 @@ def resident_create(
     candidates = selectors.residents_visible(
         user=user, residents=services.resident_possible_duplicates(data)
     )
-    same_id = next(
-        (
-            c
-            for c in candidates
-            if data.id_number and c.id_index == identity.blind_index(data.id_number, purpose="id")
-        ),
-        None,
-    )
+    same_id = selectors.candidate_with_id(data, candidates)
     if same_id is not None and same_id.path:
         return Status(
             400,

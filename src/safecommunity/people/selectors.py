@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -41,6 +41,9 @@ from safecommunity.people.models import (
 )
 from safecommunity.people.names import query_key
 from safecommunity.places.models import Dwelling
+
+if TYPE_CHECKING:
+    from safecommunity.people.services import ResidentInput
 
 RESIDENTS_PER_PAGE = 50
 # Searches count their results up to here ("1,000+"): counting the 20,000 people whose
@@ -147,21 +150,25 @@ def dwelling_choices(*, user: User, q: str = "", limit: int = 20) -> QuerySet[Dw
 
 
 def dwelling_find(*, user: User, pk: int) -> Dwelling | None:
-    """The dwelling ``pk`` if it lies in ``user``'s scope, else ``None``."""
+    """The dwelling ``pk`` with its grid and beat if it lies in ``user``'s scope, else
+    ``None``."""
     if not 0 < pk <= MAX_ID:
         return None
-    return scope_filter(Dwelling.objects.filter(pk=pk), user).first()
+    return scope_filter(Dwelling.objects.filter(pk=pk), user).select_related("grid__beat").first()
+
+
+def candidate_with_id(data: ResidentInput, candidates: list[Resident]) -> Resident | None:
+    """Among possible duplicates, the one with the entered ID number: the same person, not a
+    possible one."""
+    if not data.id_number:
+        return None
+    index = identity.blind_index(data.id_number, purpose="id")
+    return next((c for c in candidates if c.id_index == index), None)
 
 
 def dwelling_get(*, user: User, pk: int) -> Dwelling:
-    """The dwelling ``pk`` in ``user``'s scope, with its grid and beat; ``Http404`` otherwise."""
-    dwelling = (
-        scope_filter(Dwelling.objects.filter(pk=pk), user)
-        .select_related("grid__beat", "entrance__building__compound")
-        .first()
-        if 0 < pk <= MAX_ID
-        else None
-    )
+    """``dwelling_find``, or ``Http404``: for that user the dwelling does not exist."""
+    dwelling = dwelling_find(user=user, pk=pk)
     if dwelling is None:
         raise Http404
     return dwelling
@@ -305,7 +312,9 @@ def _drive_from_residents(user: User) -> bool:
     if connection.vendor != "sqlite":
         return False
     prefixes = scope_for(user).prefixes
-    return bool(prefixes) and all(p.count(".") + 1 >= GRID_PATH_PARTS for p in prefixes or ())
+    if not prefixes:
+        return False
+    return all(p.count(".") + 1 >= GRID_PATH_PARTS for p in prefixes)
 
 
 class CappedPaginator(Paginator):  # type: ignore[type-arg]  # generic in the stubs only

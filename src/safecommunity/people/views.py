@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from safecommunity.accounts.models import User
 from safecommunity.accounts.privacy import shown_name
 from safecommunity.accounts.views import current_user
-from safecommunity.people import exports, identity, selectors, services
+from safecommunity.people import exports, selectors, services
 from safecommunity.people.forms import (
     CareTagForm,
     CareTagRemoveForm,
@@ -310,7 +310,7 @@ def resident_create(request: HttpRequest) -> HttpResponse:
                 candidates = selectors.residents_visible(
                     user=user, residents=services.resident_possible_duplicates(checked)
                 )
-                same_id = _same_id(checked, candidates)
+                same_id = selectors.candidate_with_id(checked, candidates)
                 if same_id is not None and same_id.path:
                     form.add_error(
                         "id_number", _("A resident with this ID number is already registered.")
@@ -348,14 +348,6 @@ def resident_create(request: HttpRequest) -> HttpResponse:
         "dwelling_choices": _dwelling_choices(user, form),
     }
     return render(request, "people/create.html", context, status=status)
-
-
-def _same_id(data: services.ResidentInput, candidates: list[Resident]) -> Resident | None:
-    """The candidate with the entered ID number: the same person, not a possible one."""
-    if not data.id_number:
-        return None
-    index = identity.blind_index(data.id_number, purpose="id")
-    return next((c for c in candidates if c.id_index == index), None)
 
 
 def _dwelling_choices(user: User, form: ResidentForm) -> list[Any]:
