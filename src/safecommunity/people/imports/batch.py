@@ -320,7 +320,8 @@ class BatchWriter:
             current = {
                 r.resident_id: r
                 for r in Residence.objects.filter(
-                    until__isnull=True, resident_id__in=[r.pk for r in by_index.values()]
+                    _among(Residence, "resident", [r.pk for r in by_index.values()]),
+                    until__isnull=True,
                 )
             }
 
