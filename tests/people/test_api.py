@@ -14,7 +14,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from safecommunity.accounts.models import AuditEntry, User
 from safecommunity.people.models import Resident
-from safecommunity.people.services import care_tag_add
+from safecommunity.people.services import care_tag_add, residence_move_out
 from tests.conftest import World, client_for
 from tests.people.registry import register, valid_id
 
@@ -181,8 +181,6 @@ def test_it_refuses_the_same_id_twice(world: World, zhang: Resident) -> None:
 def test_it_registers_a_person_who_moved_out_on_their_own_record(
     world: World, zhang: Resident
 ) -> None:
-    from safecommunity.people.services import residence_move_out
-
     residence_move_out(resident=zhang, until=date(2023, 12, 31), actor=None)
     body = _new(world, name="张三", id_number=ID_NUMBER, dwelling_id=world.dwelling_b.pk)
     response = post(api(world.users["neighbour"]), BASE, body)

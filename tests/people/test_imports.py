@@ -12,6 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from django.db import transaction
 from django.utils import translation
 
 from safecommunity.accounts.models import AuditEntry
@@ -21,9 +22,12 @@ from safecommunity.people.imports import (
     ImportFileError,
     ImportResult,
     RowIssue,
+    bulk,
     import_residents,
+    parallel,
 )
-from safecommunity.people.models import NameKey, Relation, Residence, Resident
+from safecommunity.people.imports.bulk import secondary_indexes
+from safecommunity.people.models import BaselineRollup, NameKey, Relation, Residence, Resident
 from safecommunity.places.models import Dwelling
 from tests.conftest import World
 from tests.people.registry import register, valid_id
@@ -300,10 +304,6 @@ def mixed_rows() -> list[list[str]]:
 def test_parsing_in_worker_processes_gives_exactly_the_in_process_result(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from django.db import transaction
-
-    from safecommunity.people.imports import parallel
-
     # Small enough a file for workers only when told so, in chunks of two rows.
     monkeypatch.setattr(parallel, "PARALLEL_FROM_ROWS", 0)
     monkeypatch.setattr(parallel, "CHUNK_ROWS", 2)
@@ -330,8 +330,6 @@ def test_parsing_in_worker_processes_gives_exactly_the_in_process_result(
 
 
 def test_a_first_load_builds_the_indexes_after_the_rows(world: World, tmp_path: Path) -> None:
-    from safecommunity.people.imports.bulk import secondary_indexes
-
     before = secondary_indexes()
     assert len(before) >= 6  # names, paths, phones, dwellings…
     result, _issues = run(write_csv(tmp_path / "r.csv", mixed_rows()), defer_indexes=True)
@@ -343,8 +341,6 @@ def test_a_first_load_builds_the_indexes_after_the_rows(world: World, tmp_path: 
     dwelling = Dwelling.objects.get(standard_address=ADDRESS_A)
     assert Residence.objects.filter(dwelling=dwelling, until__isnull=True).count() == 2
     # The baseline counts were refreshed once, at the end, for every grid written to.
-    from safecommunity.people.models import BaselineRollup
-
     assert BaselineRollup.objects.get(path=dwelling.path).residents == 2
     other = Dwelling.objects.get(standard_address=ADDRESS_B)
     assert BaselineRollup.objects.get(path=other.path).residents == 1
@@ -361,8 +357,6 @@ def test_an_import_sets_the_use_of_the_dwellings_it_fills(world: World, tmp_path
 def test_a_failed_first_load_writes_nothing_and_keeps_the_indexes(
     world: World, tmp_path: Path
 ) -> None:
-    from safecommunity.people.imports.bulk import secondary_indexes
-
     before = secondary_indexes()
 
     def fail_after_the_first_batch(done: int, total: int, result: ImportResult) -> None:
@@ -384,8 +378,6 @@ def test_a_failed_first_load_writes_nothing_and_keeps_the_indexes(
 def test_only_a_large_file_into_a_nearly_empty_registry_is_a_first_load(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from safecommunity.people.imports import bulk
-
     monkeypatch.setattr(bulk, "DEFER_FROM_ROWS", 10)
     assert not bulk.worth_deferring(9)
     assert bulk.worth_deferring(10)

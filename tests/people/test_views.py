@@ -16,7 +16,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from safecommunity.accounts.models import AuditEntry, User
 from safecommunity.people.models import CareTag, Residence, Resident
-from safecommunity.people.services import care_tag_add
+from safecommunity.people.services import care_tag_add, residence_move_out
 from tests.conftest import World, client_for
 from tests.people.registry import register, valid_id
 
@@ -297,8 +297,6 @@ def test_it_refuses_the_same_id_registered_out_of_scope_too(world: World, zhang:
 def test_a_person_who_moved_out_is_registered_again_on_their_record(
     world: World, zhang: Resident
 ) -> None:
-    from safecommunity.people.services import residence_move_out
-
     residence_move_out(resident=zhang, until=date(2024, 6, 1), actor=None)
     data = _new(
         world,
@@ -328,8 +326,6 @@ def test_a_person_who_moved_out_is_registered_again_on_their_record(
 def test_a_move_in_before_the_move_out_is_refused_on_registering_again(
     world: World, zhang: Resident
 ) -> None:
-    from safecommunity.people.services import residence_move_out
-
     residence_move_out(resident=zhang, until=date(2024, 6, 1), actor=None)
     data = _new(world, name="张三", id_number=ID_NUMBER, dwelling=world.dwelling_b.pk, phone="")
     data["since"] = "2024-05-01"
