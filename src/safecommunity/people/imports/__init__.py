@@ -38,6 +38,7 @@ from safecommunity.people.imports.bulk import indexes_deferred, worth_deferring
 from safecommunity.people.imports.parallel import default_workers, parsed_chunks
 from safecommunity.people.imports.rows import FileDuplicates, RowParser
 from safecommunity.people.imports.sources import ImportFileError, open_source
+from safecommunity.people.models import Resident
 from safecommunity.people.services import dwelling_use_refresh
 
 __all__ = [
@@ -238,7 +239,12 @@ def import_residents(
         else:
             try:
                 with transaction.atomic():
-                    with indexes_deferred(indexing):
+                    with indexes_deferred(indexing) as deferred:
+                        # Asked with the registry's tables locked (the indexes just dropped):
+                        # nobody can add a resident before this import commits.
+                        if not Resident.objects.exists():
+                            deferred.drop_lookups()
+                            writer.into_empty = True
                         load()
                     # Derived once, over the rebuilt indexes, in the same transaction.
                     baseline_refresh(paths=writer.pending_baseline)

@@ -91,6 +91,15 @@ class _Place:
     path: str
 
 
+# The stored residents a batch's rows are: by ID blind index; by name, date of birth and
+# dwelling (with their current residence); the current residence of those found by ID.
+_Found = tuple[
+    dict[str, Resident],
+    dict[tuple[str, date, int], tuple[Resident, Residence]],
+    dict[int, Residence],
+]
+
+
 class BatchWriter:
     def __init__(
         self,
@@ -108,6 +117,15 @@ class BatchWriter:
         self.derive_later = derive_later
         self.pending_baseline: set[str] = set()
         self.pending_uses: set[int] = set()
+        # True: the registry held nobody when this import began and nobody else writes until
+        # it ends (a first load, its tables locked). Every resident is then one of this file's
+        # rows, and the file's duplicates are refused before they get here (``FileDuplicates``:
+        # the same ID number twice, or the same name, birth date and address twice without
+        # one), so nothing needs to be read back but a resident an earlier batch created
+        # without an ID number, matched by a later row with one: ``_without_id`` remembers
+        # those (name + date of birth + address → id).
+        self.into_empty = False
+        self._without_id: dict[bytes, int] = {}
         self.create_missing = create_missing_addresses
         self.present = present
         self.today = today
@@ -277,53 +295,9 @@ class BatchWriter:
             else:
                 placed.append((row, place))
 
-        by_index: dict[str, Resident] = {}
-        indexes = [row.id_index for row, _place in placed if row.id_index]
-        if indexes:
-            by_index = {
-                r.id_index: r
-                for r in Resident.objects.filter(_among(Resident, "id_index", indexes))
-                if r.id_index
-            }
-        # Rows not found by ID: the same name and date of birth living in the same dwelling.
-        # A row with an ID takes such a resident only if they have no ID number yet.
-        unmatched = [(row, place) for row, place in placed if row.id_index not in by_index]
-        by_person: dict[tuple[str, date, int], tuple[Resident, Residence]] = {}
-        for has_id in (True, False):
-            rows_here = [(r, p) for r, p in unmatched if bool(r.id_index) is has_id]
-            if not rows_here:
-                continue
-            # Residents of the same name and date of birth (the ``resident_name_birth``
-            # index), then their current residences: starting from the dwellings instead
-            # reads everyone living there, a million rows a batch in a crowded registry.
-            people = Resident.objects.filter(
-                _pairs_among(
-                    Resident,
-                    ("name", "birth_date"),
-                    {(row.name, row.birth_date) for row, _place in rows_here},
-                )
-            )
-            if has_id:
-                people = people.filter(id_index__isnull=True)
-            found = {person.pk: person for person in people}
-            if not found:
-                continue
-            dwellings = {place.dwelling_id for _row, place in rows_here}
-            for stay in Residence.objects.filter(
-                _among(Residence, "resident", list(found)), until__isnull=True
-            ):
-                if stay.dwelling_id in dwellings:
-                    person = found[stay.resident_id]
-                    by_person[(person.name, person.birth_date, stay.dwelling_id)] = (person, stay)
-        current: dict[int, Residence] = {}
-        if by_index:
-            current = {
-                r.resident_id: r
-                for r in Residence.objects.filter(
-                    _among(Residence, "resident", [r.pk for r in by_index.values()]),
-                    until__isnull=True,
-                )
-            }
+        by_index, by_person, current = (
+            self._written_before(placed) if self.into_empty else self._stored(placed)
+        )
 
         now = timezone.now()
         new_residents: list[tuple[ParsedRow, _Place]] = []
@@ -426,6 +400,8 @@ class BatchWriter:
             for pk, (row, place) in zip(ids, new_residents, strict=True):
                 renamed.append((pk, row.name_keys))
                 opened.append((pk, row, place))
+                if self.into_empty and not row.id_index:
+                    self._without_id[row.person_key] = pk
         if changed_residents:
             Resident.objects.bulk_update(
                 list(changed_residents.values()), sorted(resident_fields), batch_size=500
@@ -453,6 +429,74 @@ class BatchWriter:
                 baseline_refresh(paths=touched_paths)
             dwelling_use_refresh(dwelling_ids=touched_dwellings)
         return outcome
+
+    def _stored(self, placed: list[tuple[ParsedRow, _Place]]) -> _Found:
+        """The stored residents the rows are: by ID number (with their current residence),
+        else by name and date of birth living in the row's dwelling."""
+        by_index: dict[str, Resident] = {}
+        indexes = [row.id_index for row, _place in placed if row.id_index]
+        if indexes:
+            by_index = {
+                r.id_index: r
+                for r in Resident.objects.filter(_among(Resident, "id_index", indexes))
+                if r.id_index
+            }
+        # Rows not found by ID: the same name and date of birth living in the same dwelling.
+        # A row with an ID takes such a resident only if they have no ID number yet.
+        unmatched = [(row, place) for row, place in placed if row.id_index not in by_index]
+        by_person: dict[tuple[str, date, int], tuple[Resident, Residence]] = {}
+        for has_id in (True, False):
+            rows_here = [(r, p) for r, p in unmatched if bool(r.id_index) is has_id]
+            if not rows_here:
+                continue
+            # Residents of the same name and date of birth (the ``resident_name_birth``
+            # index), then their current residences: starting from the dwellings instead
+            # reads everyone living there, a million rows a batch in a crowded registry.
+            people = Resident.objects.filter(
+                _pairs_among(
+                    Resident,
+                    ("name", "birth_date"),
+                    {(row.name, row.birth_date) for row, _place in rows_here},
+                )
+            )
+            if has_id:
+                people = people.filter(id_index__isnull=True)
+            found = {person.pk: person for person in people}
+            if not found:
+                continue
+            dwellings = {place.dwelling_id for _row, place in rows_here}
+            for stay in Residence.objects.filter(
+                _among(Residence, "resident", list(found)), until__isnull=True
+            ):
+                if stay.dwelling_id in dwellings:
+                    person = found[stay.resident_id]
+                    by_person[(person.name, person.birth_date, stay.dwelling_id)] = (person, stay)
+        current: dict[int, Residence] = {}
+        if by_index:
+            current = {
+                r.resident_id: r
+                for r in Residence.objects.filter(
+                    _among(Residence, "resident", [r.pk for r in by_index.values()]),
+                    until__isnull=True,
+                )
+            }
+        return by_index, by_person, current
+
+    def _written_before(self, placed: list[tuple[ParsedRow, _Place]]) -> _Found:
+        """``_stored`` for a load into an empty registry (``into_empty``): only the residents
+        earlier batches created without an ID number can be a row with one."""
+        pks = {
+            self._without_id[row.person_key]
+            for row, _place in placed
+            if row.id_index and row.person_key in self._without_id
+        }
+        by_person: dict[tuple[str, date, int], tuple[Resident, Residence]] = {}
+        if pks:
+            found = {p.pk: p for p in Resident.objects.filter(pk__in=pks, id_index__isnull=True)}
+            for stay in Residence.objects.filter(resident_id__in=found, until__isnull=True):
+                person = found[stay.resident_id]
+                by_person[(person.name, person.birth_date, stay.dwelling_id)] = (person, stay)
+        return {}, by_person, {}
 
     def _changes(self, resident: Resident, row: ParsedRow) -> set[str]:
         fields = set()
