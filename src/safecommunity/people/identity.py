@@ -55,12 +55,16 @@ class IdNumber:
 
 def _halfwidth(raw: str) -> str:
     # Full-width digits and letters (１２０１０４…Ｘ) are common in files typed on Chinese
-    # input methods; NFKC folds them to ASCII.
-    return unicodedata.normalize("NFKC", raw).strip()
+    # input methods; NFKC folds them to ASCII (and leaves ASCII as it is: skipped for it).
+    return (raw if raw.isascii() else unicodedata.normalize("NFKC", raw)).strip()
+
+
+_ID_SEPARATORS = re.compile(r"[\s-]")
+ID_SHAPE = re.compile(r"\d{17}[\dX]")
 
 
 def normalize_id_number(raw: str) -> str:
-    return re.sub(r"[\s-]", "", _halfwidth(raw)).upper()
+    return _ID_SEPARATORS.sub("", _halfwidth(raw)).upper()
 
 
 def parse_id_number(raw: str, *, today: date | None = None) -> IdNumber:
@@ -76,7 +80,7 @@ def parse_id_number(raw: str, *, today: date | None = None) -> IdNumber:
         raise IdentityError(
             _("an ID number has 18 characters, this one has %(n)d") % {"n": len(number)}
         )
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not ID_SHAPE.fullmatch(number):
         raise IdentityError(_("an ID number is 17 digits and a digit or X"))
     # python-stdnum checks each part; ``ric.validate`` would do the same in one call, but its
     # region lookup dominates an import of a million rows, so that part is memoised.
@@ -140,11 +144,12 @@ def mask_id_number(number: str) -> str:
 MOBILE = re.compile(r"1[3-9]\d{9}")
 # Mainland landlines: a 3- or 4-digit area code starting with 0, then 7 or 8 digits.
 LANDLINE = re.compile(r"0\d{2,3}\d{7,8}")
+_PHONE_SEPARATORS = re.compile(r"[\s()\-.]")
 
 
 def normalize_phone(raw: str) -> str:
     """Digits only, without the +86 / 0086 country prefix. Raises ``IdentityError``."""
-    text = re.sub(r"[\s()\-.]", "", _halfwidth(raw))
+    text = _PHONE_SEPARATORS.sub("", _halfwidth(raw))
     if text.startswith("+86"):
         text = text[3:]
     elif text.startswith("0086"):

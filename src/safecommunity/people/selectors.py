@@ -61,7 +61,6 @@ CARE_TEAM_ROLES = frozenset(
     {Role.COMMUNITY_OFFICER, Role.COMMUNITY_WORKER, Role.GRID_WORKER, Role.STATION_LEADER}
 )
 
-_ID_SHAPE = re.compile(r"\d{17}[\dX]")
 _CJK_OR_DIGIT = re.compile(r"[\d\u3400-\u9fff\uf900-\ufaff]")
 # An address fragment shorter than this (花园, 3门) matches thousands of dwellings and cannot
 # use PostgreSQL's trigram index: such text is searched as a name only.
@@ -215,7 +214,7 @@ def search_mode(q: str) -> tuple[SearchMode, str]:
     if not q:
         return SearchMode.ALL, ""
     number = identity.normalize_id_number(q)
-    if _ID_SHAPE.fullmatch(number):
+    if identity.ID_SHAPE.fullmatch(number):
         return SearchMode.ID, number
     try:
         return SearchMode.PHONE, identity.normalize_phone(q)

@@ -538,6 +538,9 @@ class BatchWriter:
         return fields
 
 
+# Rows in one SQLite insert statement: more gain nothing (measured on the name keys).
+SQLITE_ROWS_PER_STATEMENT = 500
+
 # The resident columns a multi-row insert writes (the demo generator's loader uses them too).
 RESIDENT_COLUMNS = (
     "id",
@@ -674,20 +677,21 @@ def _insert(*, table: str, columns: tuple[str, ...], params: list[tuple[Any, ...
                     copy.write_row(row)
         return
     # Straight to the driver, with its own placeholders: Django's cursor rewrites each
-    # ``%s`` of tens of thousands with a regular expression, a tenth of the insert's time.
-    # Full statements are the same text every time, which the driver keeps prepared.
+    # ``%s`` of thousands with a regular expression, a tenth of the insert's time. The
+    # statements come in three sizes only, so the driver keeps each prepared (a cache of one
+    # statement for every remainder's size held hundreds of megabytes).
     one = "(" + ", ".join(["?"] * len(columns)) + ")"
-    per_statement = max(1, _sqlite_parameter_limit() // len(columns))
+    largest = max(1, min(SQLITE_ROWS_PER_STATEMENT, _sqlite_parameter_limit() // len(columns)))
     raw = connection.connection.cursor()
     try:
-        for start in range(0, len(params), per_statement):
-            part = params[start : start + per_statement]
-            values = ", ".join([one] * len(part))
+        start = 0
+        for size in sorted({largest, min(largest, 16), 1}, reverse=True):
             # Table and column names come from the models, quoted; values are parameters.
-            raw.execute(
-                f"INSERT INTO {qn(table)} ({names}) VALUES {values}",  # noqa: S608
-                list(chain.from_iterable(part)),
-            )
+            rows = ", ".join([one] * size)
+            statement = f"INSERT INTO {qn(table)} ({names}) VALUES {rows}"  # noqa: S608
+            while len(params) - start >= size:
+                raw.execute(statement, list(chain.from_iterable(params[start : start + size])))
+                start += size
     finally:
         raw.close()
 

@@ -138,9 +138,8 @@ class CsvSource:
         first = self._text.readline()
         # Excel in some locales writes semicolons or tabs; commas are the default.
         delimiter = max((",", "\t", ";"), key=first.count) if first.strip() else ","
-        self._reader = csv.reader(
-            _chain_first(first, self._text), delimiter=delimiter, strict=False
-        )
+        self._text.seek(0)  # back before the header (and the BOM, which is skipped again)
+        self._reader = csv.reader(self._text, delimiter=delimiter, strict=False)
         try:
             header = next(self._reader)
         except StopIteration as exc:  # pragma: no cover - size > 0 means one line at least
@@ -166,7 +165,7 @@ class CsvSource:
                     % {"line": line, "reason": exc}
                 ) from exc
             start, line = line, self._reader.line_num + 1
-            if cells and any(c.strip() for c in cells):
+            if "".join(cells).strip():  # not a blank line, nor only empty cells
                 yield start, cells
 
     def position(self) -> int:
@@ -174,11 +173,6 @@ class CsvSource:
 
     def close(self) -> None:
         self._text.close()
-
-
-def _chain_first(first: str, rest: io.TextIOWrapper) -> Iterator[str]:
-    yield first
-    yield from rest
 
 
 # --- XLSX ----------------------------------------------------------------------------------
