@@ -20,9 +20,8 @@ import hmac
 import os
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
@@ -45,8 +44,10 @@ class IdentityError(ValueError):
 # --- ID numbers (居民身份证号码, GB 11643) ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class IdNumber:
+class IdNumber(NamedTuple):
+    """What an ID number encodes. A named tuple rather than a frozen dataclass: as immutable,
+    and built for every row of an import at a fifth of the cost."""
+
     number: str
     birth_date: date
     gender: str  # "male" / "female", from the 17th digit (odd = male)
@@ -264,8 +265,16 @@ def blind_index(value: str, *, purpose: str, key_number: int = 0) -> str:
     ``purpose`` separates the ID index from the phone index: equal strings in two fields do
     not produce equal index values.
     """
-    key = _index_keys()[key_number]
-    return hmac.digest(key, f"{purpose}:{value}".encode(), "sha256")[:16].hex()
+    # HMAC(key, "purpose:" + value), from a MAC keyed and fed the prefix once: copying it
+    # costs less than setting up the key again, on every row of an import.
+    slot = f"hmac:{key_number}:{purpose}"
+    prepared = _key_cache.get(slot)
+    if prepared is None:
+        key = _index_keys()[key_number]
+        prepared = _key_cache[slot] = hmac.new(key, f"{purpose}:".encode(), "sha256")
+    mac = prepared.copy()
+    mac.update(value.encode())
+    return mac.digest()[:16].hex()
 
 
 def new_key() -> str:

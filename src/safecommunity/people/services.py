@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -37,19 +38,20 @@ from safecommunity.people.names import name_keys
 from safecommunity.places.models import Dwelling, DwellingUse
 
 
-@dataclass(frozen=True)
-class ProtectedValue:
-    """What is stored for an ID or phone number: never the plain value."""
+class ProtectedValue(NamedTuple):
+    """What is stored for an ID or phone number: never the plain value. (Named tuples here
+    and below rather than frozen dataclasses: as immutable, and built for every row of an
+    import at a fifth of the cost.)"""
 
     cipher: bytes
-    index: str
+    lookup: str  # the blind index (``index`` is a tuple's method)
     masked: str
 
 
 def protect_id_number(number: str) -> ProtectedValue:
     return ProtectedValue(
         cipher=identity.encrypt(number, purpose="id"),
-        index=identity.blind_index(number, purpose="id"),
+        lookup=identity.blind_index(number, purpose="id"),
         masked=identity.mask_id_number(number),
     )
 
@@ -57,13 +59,12 @@ def protect_id_number(number: str) -> ProtectedValue:
 def protect_phone(phone: str) -> ProtectedValue:
     return ProtectedValue(
         cipher=identity.encrypt(phone, purpose="phone"),
-        index=identity.blind_index(phone, purpose="phone"),
+        lookup=identity.blind_index(phone, purpose="phone"),
         masked=identity.mask_phone(phone),
     )
 
 
-@dataclass(frozen=True)
-class ResidentInput:
+class ResidentInput(NamedTuple):
     """A validated resident, ready to store. Build it with ``resident_input``."""
 
     name: str
@@ -174,7 +175,7 @@ def resident_fill(resident: Resident, data: ResidentInput) -> None:
         protected = protect_id_number(data.id_number)
         resident.id_cipher, resident.id_index, resident.id_masked = (
             protected.cipher,
-            protected.index,
+            protected.lookup,
             protected.masked,
         )
     if data.phone:
@@ -185,7 +186,7 @@ def _fill_phone(resident: Resident, phone: str) -> None:
     protected = protect_phone(phone)
     resident.phone_cipher, resident.phone_index, resident.phone_masked = (
         protected.cipher,
-        protected.index,
+        protected.lookup,
         protected.masked,
     )
 

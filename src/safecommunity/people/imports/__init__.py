@@ -266,7 +266,7 @@ def import_residents(
                         # Asked with the registry's tables locked (the indexes just dropped):
                         # nobody can add a resident before this import commits.
                         if not Resident.objects.exists():
-                            deferred.drop_lookups()
+                            deferred.drop_for_empty_registry()
                             writer.into_empty = True
                         load()
                     # Derived once, over the rebuilt indexes, in the same transaction.

@@ -19,8 +19,8 @@ same way: checked row by row at the end (they are deferred) they cost a third of
 adding a foreign key checks every row in one join.
 
 A load into a registry that holds nobody at all reads nothing back while it writes (see
-``BatchWriter.into_empty``), so it drops the indexes it would have read too
-(``DeferredIndexes.drop_lookups``).
+``BatchWriter.into_empty``), so it drops the indexes it would have read too, and the unique
+index of ID numbers (``DeferredIndexes.drop_for_empty_registry``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ TABLES = (Resident._meta.db_table, NameKey._meta.db_table, Residence._meta.db_ta
 # Indexes the import reads while it writes (residents without an ID number are matched by
 # name and date of birth): without them every batch would read the whole table.
 KEPT = ("resident_name_birth",)
+# A unique index a load into an empty registry can rebuild too: the file's own duplicate check
+# (``FileDuplicates``) is then all the rows have met, and rebuilding the index checks them
+# again, failing the whole import, should two rows hold the same ID number after all.
+REBUILT_WHEN_EMPTY = ("resident_one_record_per_id_number",)
 
 
 def worth_deferring(rows_estimate: int) -> bool:
@@ -94,6 +98,25 @@ def foreign_keys() -> list[tuple[str, str, str]]:
         return [(table, name, definition) for table, name, definition in cursor.fetchall()]
 
 
+def indexes_named(names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(name, the statement that creates it) of the registry's indexes called ``names``."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename = ANY(%s) AND indexname = ANY(%s) ORDER BY indexname",
+                [list(TABLES), list(names)],
+            )
+        else:
+            marks = ", ".join(["%s"] * len(names))
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "  # noqa: S608
+                f"AND tbl_name IN (%s, %s, %s) AND name IN ({marks}) ORDER BY name",
+                [*TABLES, *names],
+            )
+        return [(name, sql) for name, sql in cursor.fetchall()]
+
+
 @dataclass
 class DeferredIndexes:
     """The indexes (and foreign keys) dropped for the body of ``indexes_deferred``,
@@ -108,10 +131,10 @@ class DeferredIndexes:
                 cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
         self.dropped += indexes
 
-    def drop_lookups(self) -> None:
-        """Drop ``KEPT`` too: for a load that reads no resident back while it writes."""
-        kept = [(name, sql) for name, sql in secondary_indexes(kept=()) if name in KEPT]
-        self.drop(kept)
+    def drop_for_empty_registry(self) -> None:
+        """Drop ``KEPT`` and ``REBUILT_WHEN_EMPTY`` too: for a load into an empty registry,
+        which reads no resident back while it writes."""
+        self.drop(indexes_named(KEPT + REBUILT_WHEN_EMPTY))
 
 
 @contextmanager

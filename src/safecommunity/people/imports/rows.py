@@ -83,7 +83,8 @@ class RowParser:
                 % {"problems": "; ".join(problems)}
             )
         self.present = frozenset(self.index)
-        self._columns = tuple(self.index.items())
+        # Where each field's cell is in a row, in ``columns.ALIASES`` order (-1: no column).
+        self._positions = tuple(self.index.get(field, -1) for field in columns.ALIASES)
 
     def column_name(self, field: str) -> str:
         return self.names.get(field, field)
@@ -91,81 +92,84 @@ class RowParser:
     def parse(
         self, line: int, cells: list[Any], row_problem: CellProblem | None = None
     ) -> ParsedRow | RowRejected:
+        # Runs for every row of a file, a million times for a large one: plain locals and
+        # calls only where a cell holds something (this body was half of a row's parse).
         if row_problem is not None:
             return RowRejected(line, [("", "", row_problem.reason)])
-        problems: list[tuple[str, str, str]] = []
-        raw: dict[str, Any] = {}
         width = len(cells)
-        for field, i in self._columns:
-            value = cells[i] if i < width else None
-            if value.__class__ is CellProblem:
-                problems.append((field, "", value.reason))
-                value = None
-            raw[field] = value
-
-        def parsed(field: str, parse: Any) -> Any:
-            value = raw.get(field)
-            if value is None or value == "":
-                return None
-            try:
-                return parse(value)
-            except columns.CellError as exc:
-                problems.append((field, masked_value(field, columns.text(value)), str(exc)))
-                return None
-
-        gender = parsed("gender", columns.parse_gender)
-        birth_date = parsed("birth_date", columns.parse_date)
-        since = parsed("since", columns.parse_date)
-        relation = parsed("relation", columns.parse_relation)
-        registered = parsed("registered", columns.parse_registered)
-        id_text = parsed("id_number", columns.parse_id_text) or ""
-        address = columns.text(raw.get("address"))
+        values = [cells[i] if 0 <= i < width else None for i in self._positions]
+        problems: list[tuple[str, str, str]] = []
+        if CellProblem in map(type, values):
+            for field, value in zip(columns.ALIASES, values, strict=True):
+                if value.__class__ is CellProblem:
+                    problems.append((field, "", value.reason))
+            values = [None if v.__class__ is CellProblem else v for v in values]
+        (
+            name,
+            gender_cell,
+            birth_cell,
+            id_cell,
+            phone,
+            ethnicity,
+            address_cell,
+            relation_cell,
+            registered_cell,
+            since_cell,
+            notes,
+            grid,
+        ) = values
+        cell = _cell
+        gender = cell("gender", gender_cell, columns.parse_gender, problems)
+        birth_date = cell("birth_date", birth_cell, columns.parse_date, problems)
+        since = cell("since", since_cell, columns.parse_date, problems)
+        relation = cell("relation", relation_cell, columns.parse_relation, problems)
+        registered = cell("registered", registered_cell, columns.parse_registered, problems)
+        id_text = cell("id_number", id_cell, columns.parse_id_text, problems) or ""
+        text = columns.text
+        address = text(address_cell)
         if not address and not any(p[0] == "address" for p in problems):
             problems.append(("address", "", _("the address is missing")))
         try:
             data = resident_input(
-                name=columns.text(raw.get("name")),
+                name=text(name),
                 gender=gender,
                 birth_date=birth_date,
                 id_number=id_text,
-                phone=columns.text(raw.get("phone")),
-                ethnicity=columns.text(raw.get("ethnicity")),
-                notes=columns.text(raw.get("notes")),
+                phone=text(phone),
+                ethnicity=text(ethnicity),
+                notes=text(notes),
                 today=self.today,
             )
         except ValidationError as exc:
             already = {p[0] for p in problems}
+            raw = dict(zip(columns.ALIASES, values, strict=True))
             for field, messages in exc.message_dict.items():
                 if field in already:
                     continue  # the cell itself was unreadable; said once is enough
-                value = columns.text(raw.get(field))
+                value = text(raw.get(field))
                 for message in messages:
                     problems.append((field, masked_value(field, value), message))
             data = None
         if since is not None:
             if since > self.today:
-                problems.append(
-                    (
-                        "since",
-                        columns.text(raw.get("since")),
-                        _("the move-in date is in the future"),
-                    )
-                )
+                problems.append(("since", text(since_cell), _("the move-in date is in the future")))
             elif data is not None and since < data.birth_date:
                 problems.append(
-                    (
-                        "since",
-                        columns.text(raw.get("since")),
-                        _("the move-in date is before the date of birth"),
-                    )
+                    ("since", text(since_cell), _("the move-in date is before the date of birth"))
                 )
         if problems or data is None:
             return RowRejected(line, problems)
         # Everything per row that needs no database happens here, so that ``parse`` can run in
         # worker processes: the numbers are protected and the name keys computed once.
         person = f"{data.name}\x1f{data.birth_date.isoformat()}\x1f{address}".encode()
-        id_value = protect_id_number(data.id_number) if data.id_number else None
-        phone = protect_phone(data.phone) if data.phone else None
+        if data.id_number:
+            id_cipher, id_index, id_masked = protect_id_number(data.id_number)
+        else:
+            id_cipher, id_index, id_masked = None, None, ""
+        if data.phone:
+            phone_cipher, phone_index, phone_masked = protect_phone(data.phone)
+        else:
+            phone_cipher, phone_index, phone_masked = None, None, ""
         return ParsedRow(
             line,
             data.name,
@@ -173,20 +177,32 @@ class RowParser:
             data.birth_date,
             data.ethnicity,
             data.notes,
-            id_value.cipher if id_value else None,
-            id_value.index if id_value else None,
-            id_value.masked if id_value else "",
-            phone.cipher if phone else None,
-            phone.index if phone else None,
-            phone.masked if phone else "",
+            id_cipher,
+            id_index,
+            id_masked,
+            phone_cipher,
+            phone_index,
+            phone_masked,
             tuple(sorted(name_keys(data.name))),
             hashlib.blake2b(person, digest_size=16).digest(),
             address,
-            columns.text(raw.get("grid")),
+            text(grid),
             relation or Relation.OTHER,
             bool(registered),
             since or self.today,
         )
+
+
+def _cell(field: str, value: Any, parse: Any, problems: list[tuple[str, str, str]]) -> Any:
+    """``parse(value)`` for a cell that holds something (None otherwise); a value ``parse``
+    refuses becomes a problem of ``field``."""
+    if value is None or value == "":
+        return None
+    try:
+        return parse(value)
+    except columns.CellError as exc:
+        problems.append((field, masked_value(field, columns.text(value)), str(exc)))
+        return None
 
 
 class FileDuplicates:
