@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain
@@ -302,7 +302,9 @@ class BatchWriter:
         )
 
         now = timezone.now()
-        new_residents: list[tuple[ParsedRow, _Place]] = []
+        # With nobody to match (a load into an empty registry, usually) every row is new.
+        anyone = bool(by_index or by_person)
+        new_residents: list[tuple[ParsedRow, _Place]] = [] if anyone else placed
         changed_residents: dict[int, Resident] = {}
         resident_fields: set[str] = set()
         renamed: list[tuple[int, tuple[str, ...]]] = []
@@ -312,7 +314,7 @@ class BatchWriter:
         opened: list[tuple[int, ParsedRow, _Place]] = []
         touched: set[int] = set()
 
-        for row, place in placed:
+        for row, place in placed if anyone else ():
             resident = by_index.get(row.id_index) if row.id_index else None
             residence: Residence | None = None
             if resident is not None:
@@ -561,6 +563,16 @@ RESIDENT_COLUMNS = (
 )
 
 
+def _date_adapter() -> Callable[[date], Any]:
+    """A date as the database driver takes it: what ``connection.ops.adapt_datefield_value``
+    returns (the ISO text on SQLite, the date itself on PostgreSQL) without its call per row."""
+    return date.isoformat if connection.vendor == "sqlite" else _as_is
+
+
+def _as_is(value: date) -> date:
+    return value
+
+
 def _reserve_ids(n: int) -> list[int]:
     """``n`` fresh resident ids, so new residents can be inserted with a plain multi-row
     insert and still be referred to by their name keys and residences.
@@ -593,7 +605,7 @@ def _insert_residents(rows: list[tuple[ParsedRow, _Place]], now: datetime) -> li
     The values are the ones ``people.services.resident_fill`` would set — the same validated
     input, the numbers protected by the same functions — without building model instances,
     which cost more than the rows themselves here."""
-    adapt_date = connection.ops.adapt_datefield_value
+    adapt_date = _date_adapter()
     stamp = connection.ops.adapt_datetimefield_value(now)
     ids = _reserve_ids(len(rows))
     params = []
@@ -630,7 +642,7 @@ def _write_name_keys(residents: list[tuple[int, tuple[str, ...]]], *, replace: s
 
 
 def _insert_residences(opened: list[tuple[int, ParsedRow, _Place]]) -> None:
-    adapt = connection.ops.adapt_datefield_value
+    adapt = _date_adapter()
     params = [
         (
             resident_pk,

@@ -25,6 +25,9 @@ from safecommunity.people.imports import (
 
 class Command(BaseCommand):
     help = "Import residents with their dwelling and residence from a CSV or XLSX file."
+    # The project's system checks (URLs, templates, admin…) are for ``check`` and the server;
+    # run before every import they cost half a second and check nothing the import uses.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="a CSV (UTF-8 or GBK) or XLSX file")
