@@ -26,7 +26,10 @@ from safecommunity.people.imports.batch import ParsedRow, RowRejected
 from safecommunity.people.imports.rows import RowParser
 from safecommunity.people.imports.sources import CellProblem, Source
 
-CHUNK_ROWS = 1000
+# Rows a worker parses at a time. At most ``2 * workers + 1`` chunks are in flight, and that
+# must hold more than a batch (``BATCH_ROWS``), or the workers sit idle while this process
+# writes one: with chunks of 1,000 rows a million-row import took 51 s, with 5,000 45 s.
+CHUNK_ROWS = 5000
 # Below this many rows starting workers costs more than it saves.
 PARALLEL_FROM_ROWS = 20_000
 
