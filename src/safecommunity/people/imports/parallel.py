@@ -19,6 +19,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterator
+from datetime import date
 from multiprocessing.pool import AsyncResult
 from typing import Any
 
@@ -58,15 +59,15 @@ def parsed_chunks(
     _worker_parser = parser
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            pending: deque[tuple[AsyncResult[list[Parsed]], int]] = deque()
+            pending: deque[tuple[AsyncResult[list[Packed]], int]] = deque()
             for chunk, position in chunks:
                 pending.append((pool.apply_async(_parse_in_worker, (chunk,)), position))
                 if len(pending) > 2 * workers:
                     done, at = pending.popleft()
-                    yield done.get(), at
+                    yield _unpacked(done.get()), at
             while pending:
                 done, at = pending.popleft()
-                yield done.get(), at
+                yield _unpacked(done.get()), at
     finally:
         _worker_parser = None
 
@@ -86,10 +87,41 @@ def _parse(parser: RowParser, chunk: Chunk) -> list[Parsed]:
     return [parser.parse(line, cells, problem) for line, cells, problem in chunk]
 
 
-def _parse_in_worker(chunk: Chunk) -> list[Parsed]:
+def _parse_in_worker(chunk: Chunk) -> list[Packed]:
     if _worker_parser is None:  # pragma: no cover - only a pool started elsewhere
         raise RuntimeError("the import worker was not forked from an import")
-    return _parse(_worker_parser, chunk)
+    return [_packed(row) for row in _parse(_worker_parser, chunk)]
+
+
+# A parsed row as it crosses back from a worker: a plain tuple, its dates as day numbers.
+# Pickling a named tuple calls back into Python for each row, and a date costs as much as
+# the rest of the row: sent as they are, the rows took a sixth of the workers' time.
+Packed = tuple[Any, ...] | RowRejected
+_BIRTH = ParsedRow._fields.index("birth_date")
+_SINCE = ParsedRow._fields.index("since")
+
+
+def _packed(row: Parsed) -> Packed:
+    if isinstance(row, RowRejected):
+        return row
+    plain = list(row)
+    plain[_BIRTH] = row.birth_date.toordinal()
+    plain[_SINCE] = row.since.toordinal()
+    return tuple(plain)
+
+
+def _unpacked(rows: list[Packed]) -> list[Parsed]:
+    day = date.fromordinal
+    unpacked: list[Parsed] = []
+    for row in rows:
+        if isinstance(row, RowRejected):
+            unpacked.append(row)
+        else:
+            plain = list(row)
+            plain[_BIRTH] = day(plain[_BIRTH])
+            plain[_SINCE] = day(plain[_SINCE])
+            unpacked.append(ParsedRow._make(plain))
+    return unpacked
 
 
 def _can_fork() -> bool:
