@@ -65,7 +65,9 @@ ID_SHAPE = re.compile(r"\d{17}[\dX]")
 
 
 def normalize_id_number(raw: str) -> str:
-    return _ID_SEPARATORS.sub("", _halfwidth(raw)).upper()
+    number = _halfwidth(raw)
+    # Most numbers have no separators: the regular expression only for those that do.
+    return (number if number.isalnum() else _ID_SEPARATORS.sub("", number)).upper()
 
 
 def parse_id_number(raw: str, *, today: date | None = None) -> IdNumber:
@@ -150,7 +152,9 @@ _PHONE_SEPARATORS = re.compile(r"[\s()\-.]")
 
 def normalize_phone(raw: str) -> str:
     """Digits only, without the +86 / 0086 country prefix. Raises ``IdentityError``."""
-    text = _PHONE_SEPARATORS.sub("", _halfwidth(raw))
+    text = _halfwidth(raw)
+    if not text.isdigit():
+        text = _PHONE_SEPARATORS.sub("", text)
     if text.startswith("+86"):
         text = text[3:]
     elif text.startswith("0086"):
