@@ -378,6 +378,42 @@ def test_a_first_load_into_an_empty_registry_still_matches_a_person_given_an_id_
     assert "UNIQUE" in rebuilt[1][1]
 
 
+@pytest.mark.parametrize("first_load", [True, False])
+def test_a_person_without_then_with_an_id_in_one_batch_is_one_resident(
+    world: World, tmp_path: Path, first_load: bool
+) -> None:
+    rows = [
+        CHINESE_HEADER,
+        ["张伟", "男", "1985-03-12", "", "", "", ADDRESS_A, "", "", "", ""],
+        ["张伟", "男", "1985-03-12", ZHANG, "13812345678", "", ADDRESS_A, "", "", "", ""],
+    ]
+    path = write_csv(tmp_path / "r.csv", rows)
+    result, issues = run(path, defer_indexes=first_load)
+    # As when the two rows fall in different batches: created by one, completed by the other.
+    assert result.summary() == "created 1, updated 1, unchanged 0, rejected 0", issues.items
+    zhang = Resident.objects.get(name="张伟")
+    assert zhang.id_index == identity.blind_index(ZHANG, purpose="id")
+    assert zhang.phone_index == identity.blind_index("13812345678", purpose="phone")
+    again, _issues = run(path)
+    assert again.summary() == "created 0, updated 0, unchanged 2, rejected 0"
+    assert Resident.objects.count() == 1
+
+
+def test_a_row_absorbed_by_a_rejected_row_is_rejected_with_it(world: World, tmp_path: Path) -> None:
+    # 张伟 lives at B since 2020; the file moves him to A "since 2019": refused, and the row
+    # without his ID number that stood for the same person at A goes with it.
+    register("张伟", world.dwelling_b, born=date(1985, 3, 12), sequence=11)
+    rows = [
+        CHINESE_HEADER,
+        ["张伟", "男", "1985-03-12", "", "", "", ADDRESS_A, "", "", "", ""],
+        ["张伟", "男", "1985-03-12", ZHANG, "", "", ADDRESS_A, "", "", "2019-01-01", ""],
+    ]
+    result, issues = run(write_csv(tmp_path / "r.csv", rows))
+    assert result.summary() == "created 0, updated 0, unchanged 0, rejected 2"
+    assert "same person as line 3, which was rejected" in issues.at(2)[0].reason
+    assert Resident.objects.count() == 1
+
+
 def test_a_first_load_into_a_registry_with_residents_matches_them(
     world: World, tmp_path: Path
 ) -> None:

@@ -296,6 +296,7 @@ class BatchWriter:
                 outcome.rejected.append(RowRejected(row.line, [("address", row.address, place)]))
             else:
                 placed.append((row, place))
+        placed, absorbed = _one_row_per_person(placed)
 
         by_index, by_person, current = (
             self._written_before(placed) if self.into_empty else self._stored(placed)
@@ -406,6 +407,8 @@ class BatchWriter:
                 opened.append((pk, row, place))
                 if self.into_empty and not row.id_index:
                     self._without_id[row.person_key] = pk
+        if absorbed:
+            _count_absorbed(absorbed, {row.line for row, _place in new_residents}, outcome)
         if changed_residents:
             Resident.objects.bulk_update(
                 list(changed_residents.values()), sorted(resident_fields), batch_size=500
@@ -538,6 +541,44 @@ class BatchWriter:
             residence.since = row.since
             fields.add("since")
         return fields
+
+
+def _one_row_per_person(
+    placed: list[tuple[ParsedRow, _Place]],
+) -> tuple[list[tuple[ParsedRow, _Place]], dict[int, ParsedRow]]:
+    """A row without an ID number, then a row with one for the same name, date of birth and
+    address, are one person: across batches the second finds the resident the first created
+    and gives them the ID number. Within a batch the rows are matched before either is
+    written, so the row with the ID number takes the other's place here. Returns the rows
+    left and, by line, the row each absorbed (counted by ``_count_absorbed``)."""
+    kept: list[tuple[ParsedRow, _Place]] = []
+    absorbed: dict[int, ParsedRow] = {}
+    without_id: dict[bytes, int] = {}  # person key → position in ``kept``
+    for row, place in placed:
+        if not row.id_index:
+            without_id[row.person_key] = len(kept)
+        elif (earlier := without_id.pop(row.person_key, None)) is not None:
+            absorbed[row.line] = kept[earlier][0]
+            kept[earlier] = (row, place)
+            continue
+        kept.append((row, place))
+    return kept, absorbed
+
+
+def _count_absorbed(
+    absorbed: dict[int, ParsedRow], created: set[int], outcome: BatchOutcome
+) -> None:
+    """Each absorbed row counts as it would have across batches: an update of the resident
+    the row absorbing it created, else unchanged; rejected with it, saying so."""
+    rejected = {r.line for r in outcome.rejected}
+    for line, row in absorbed.items():
+        if line in rejected:
+            reason = _("the same person as line %(line)d, which was rejected") % {"line": line}
+            outcome.rejected.append(RowRejected(row.line, [("name", row.name, reason)]))
+        elif line in created:
+            outcome.updated += 1
+        else:
+            outcome.unchanged += 1
 
 
 # Rows in one SQLite insert statement: more gain nothing (measured on the name keys).
