@@ -61,25 +61,37 @@ def secondary_indexes(*, kept: tuple[str, ...] = KEPT) -> list[tuple[str, str]]:
     """(name, the statement that creates it) of each non-unique index on the registry's
     tables but ``kept``, as the database itself records them (partial conditions and operator
     classes included)."""
+    return [
+        (name, sql)
+        for name, sql in _indexes()
+        if not sql.startswith("CREATE UNIQUE ") and name not in kept
+    ]
+
+
+def indexes_named(names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(name, the statement that creates it) of the registry's indexes called ``names``."""
+    return [(name, sql) for name, sql in _indexes() if name in names]
+
+
+def _indexes() -> list[tuple[str, str]]:
+    """(name, creating statement) of every index on the registry's tables that has one, by
+    name. SQLite records none for the indexes it made itself (UNIQUE and PRIMARY KEY)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "SELECT indexname, indexdef FROM pg_indexes "
-                "WHERE schemaname = current_schema() AND tablename = ANY(%s) "
-                "AND indexdef NOT LIKE 'CREATE UNIQUE %%' ORDER BY indexname",
+                "WHERE schemaname = current_schema() AND tablename = ANY(%s) ORDER BY indexname",
                 [list(TABLES)],
             )
         elif connection.vendor == "sqlite":
-            # Indexes without SQL are the ones SQLite made for UNIQUE and PRIMARY KEY.
             cursor.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-                "AND tbl_name IN (%s, %s, %s) AND sql IS NOT NULL "
-                "AND sql NOT LIKE 'CREATE UNIQUE %%' ORDER BY name",
+                "AND tbl_name IN (%s, %s, %s) AND sql IS NOT NULL ORDER BY name",
                 list(TABLES),
             )
         else:  # pragma: no cover - only SQLite and PostgreSQL are supported
             return []
-        return [(name, sql) for name, sql in cursor.fetchall() if name not in kept]
+        return [(name, sql) for name, sql in cursor.fetchall()]
 
 
 def foreign_keys() -> list[tuple[str, str, str]]:
@@ -96,25 +108,6 @@ def foreign_keys() -> list[tuple[str, str, str]]:
             [list(TABLES)],
         )
         return [(table, name, definition) for table, name, definition in cursor.fetchall()]
-
-
-def indexes_named(names: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(name, the statement that creates it) of the registry's indexes called ``names``."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                "AND tablename = ANY(%s) AND indexname = ANY(%s) ORDER BY indexname",
-                [list(TABLES), list(names)],
-            )
-        else:
-            marks = ", ".join(["%s"] * len(names))
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' "  # noqa: S608
-                f"AND tbl_name IN (%s, %s, %s) AND name IN ({marks}) ORDER BY name",
-                [*TABLES, *names],
-            )
-        return [(name, sql) for name, sql in cursor.fetchall()]
 
 
 @dataclass
