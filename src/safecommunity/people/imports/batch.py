@@ -468,16 +468,12 @@ class BatchWriter:
             )
             if has_id:
                 people = people.filter(id_index__isnull=True)
-            found = {person.pk: person for person in people}
-            if not found:
-                continue
-            dwellings = {place.dwelling_id for _row, place in rows_here}
-            for stay in Residence.objects.filter(
-                _among(Residence, "resident", list(found)), until__isnull=True
-            ):
-                if stay.dwelling_id in dwellings:
-                    person = found[stay.resident_id]
-                    by_person[(person.name, person.birth_date, stay.dwelling_id)] = (person, stay)
+            by_person.update(
+                _living_in(
+                    {person.pk: person for person in people},
+                    {place.dwelling_id for _row, place in rows_here},
+                )
+            )
         current: dict[int, Residence] = {}
         if by_index:
             current = {
@@ -497,13 +493,10 @@ class BatchWriter:
             for row, _place in placed
             if row.id_index and row.person_key in self._without_id
         }
-        by_person: dict[tuple[str, date, int], tuple[Resident, Residence]] = {}
-        if pks:
-            found = {p.pk: p for p in Resident.objects.filter(pk__in=pks, id_index__isnull=True)}
-            for stay in Residence.objects.filter(resident_id__in=found, until__isnull=True):
-                person = found[stay.resident_id]
-                by_person[(person.name, person.birth_date, stay.dwelling_id)] = (person, stay)
-        return {}, by_person, {}
+        if not pks:
+            return {}, {}, {}
+        found = {p.pk: p for p in Resident.objects.filter(pk__in=pks, id_index__isnull=True)}
+        return {}, _living_in(found, {place.dwelling_id for _row, place in placed}), {}
 
     def _changes(self, resident: Resident, row: ParsedRow) -> set[str]:
         fields = set()
@@ -541,6 +534,23 @@ class BatchWriter:
             residence.since = row.since
             fields.add("since")
         return fields
+
+
+def _living_in(
+    found: dict[int, Resident], dwellings: set[int]
+) -> dict[tuple[str, date, int], tuple[Resident, Residence]]:
+    """Those of ``found`` whose current residence is in ``dwellings``, by (name, date of
+    birth, dwelling), with that residence."""
+    by_person: dict[tuple[str, date, int], tuple[Resident, Residence]] = {}
+    if not found:
+        return by_person
+    for stay in Residence.objects.filter(
+        _among(Residence, "resident", list(found)), until__isnull=True
+    ):
+        if stay.dwelling_id in dwellings:
+            person = found[stay.resident_id]
+            by_person[(person.name, person.birth_date, stay.dwelling_id)] = (person, stay)
+    return by_person
 
 
 def _one_row_per_person(
