@@ -172,23 +172,15 @@ def resident_fill(resident: Resident, data: ResidentInput) -> None:
     resident.ethnicity = data.ethnicity
     resident.notes = data.notes
     if data.id_number:
-        protected = protect_id_number(data.id_number)
-        resident.id_cipher, resident.id_index, resident.id_masked = (
-            protected.cipher,
-            protected.lookup,
-            protected.masked,
+        resident.id_cipher, resident.id_index, resident.id_masked = protect_id_number(
+            data.id_number
         )
     if data.phone:
         _fill_phone(resident, data.phone)
 
 
 def _fill_phone(resident: Resident, phone: str) -> None:
-    protected = protect_phone(phone)
-    resident.phone_cipher, resident.phone_index, resident.phone_masked = (
-        protected.cipher,
-        protected.lookup,
-        protected.masked,
-    )
+    resident.phone_cipher, resident.phone_index, resident.phone_masked = protect_phone(phone)
 
 
 def _write_name_keys(resident: Resident) -> None:
