@@ -11,9 +11,14 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from safecommunity.accounts.api import router as accounts_router
+from safecommunity.custody.api import router as custody_router
+from safecommunity.disputes.api import router as disputes_router
+from safecommunity.fieldwork.api import router as fieldwork_router
 from safecommunity.people.api import router as people_router
 from safecommunity.places.api import router as places_router
+from safecommunity.service_requests.api import router as service_requests_router
 from safecommunity.teams.api import router as teams_router
+from safecommunity.teams.public_api import router as teams_public_router
 
 api = NinjaAPI(
     title="Safe Community API",
@@ -37,6 +42,12 @@ api.add_router("/", accounts_router)
 api.add_router("/places/", places_router)
 api.add_router("/teams/", teams_router)
 api.add_router("/people/", people_router)
+api.add_router("/fieldwork/", fieldwork_router)
+api.add_router("/disputes/", disputes_router)
+api.add_router("/requests/", service_requests_router)
+api.add_router("/custody/", custody_router)
+# Public (each operation says auth=None): find my officer.
+api.add_router("/officer/", teams_public_router)
 
 from safecommunity.people.baseline_api import router as people_baseline_router  # noqa: E402
 

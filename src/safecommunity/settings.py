@@ -63,6 +63,10 @@ INSTALLED_APPS = [
     "safecommunity.places",
     "safecommunity.teams",
     "safecommunity.people",
+    "safecommunity.fieldwork",
+    "safecommunity.disputes",
+    "safecommunity.service_requests",
+    "safecommunity.custody",
     "safecommunity.demo",
 ]
 

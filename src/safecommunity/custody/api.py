@@ -1,0 +1,5 @@
+"""Custody register API."""
+
+from ninja import Router
+
+router = Router(tags=["custody"])

@@ -1,0 +1,4 @@
+from django.urls import URLPattern
+
+app_name = "custody"
+urlpatterns: list[URLPattern] = []

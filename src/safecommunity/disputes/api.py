@@ -1,0 +1,5 @@
+"""Disputes API."""
+
+from ninja import Router
+
+router = Router(tags=["disputes"])

@@ -1,0 +1,5 @@
+"""Field work API."""
+
+from ninja import Router
+
+router = Router(tags=["fieldwork"])

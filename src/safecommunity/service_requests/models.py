@@ -1,0 +1,1 @@
+"""Residents' requests models."""
