@@ -1,4 +1,8 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from safecommunity.teams import public_views
 
 app_name = "find_officer"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", public_views.find_officer, name="index"),
+]
