@@ -70,6 +70,11 @@ class Command(BaseCommand):
         self._print_logins()
         url = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}/"  # noqa: S104  # only compared, to print a reachable URL
         self.stdout.write(self.style.SUCCESS(f"Safe Community demo: {url}"))
+        # What residents and Open311 clients use, without a login.
+        self.stdout.write(
+            f"  residents: {url}help/ (ask for help), {url}officer/ (find my officer)"
+        )
+        self.stdout.write(f"  Open311:   {url}open311/v2/discovery.json (api_key demo-key)")
         if options["no_serve"]:
             return
         import waitress
