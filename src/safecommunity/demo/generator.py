@@ -61,10 +61,14 @@ from shapely.geometry import MultiPolygon, Polygon
 from safecommunity.accounts.models import Role, User
 from safecommunity.accounts.services import audit_record, user_create
 from safecommunity.demo import geometry as geo
+from safecommunity.demo.custody import populate_custody
+from safecommunity.demo.disputes import populate_disputes
+from safecommunity.demo.fieldwork import populate_fieldwork
 from safecommunity.demo.names import NamePool, chinese_number, roads, short_name
 from safecommunity.demo.people import person_name
 from safecommunity.demo.residents import populate
 from safecommunity.demo.scales import CITY_CODE, CITY_NAME, DISTRICT_SEEDS, SCALES, DistrictSpec
+from safecommunity.demo.service_requests import populate_service_requests
 from safecommunity.people.baseline import baseline_rebuild
 from safecommunity.people.services import dwelling_use_refresh
 from safecommunity.places.geo import invalidate_locator, to_geojson_text
@@ -891,6 +895,7 @@ def build_demo_city(
             dwelling_use_refresh(dwelling_ids=None)
             population["business_dwellings"] = _record_businesses()
             baseline_rebuild()
+            population.update(_community_work(seed=seed, today=plan.today, progress=report))
         summary: dict[str, Any] = {
             "scale": scale,
             "seed": seed,
@@ -905,6 +910,22 @@ def build_demo_city(
     _refresh_planner_statistics()
     invalidate_locator()
     return summary
+
+
+def _community_work(*, seed: int, today: date, progress: Progress) -> dict[str, int]:
+    """Three years of the beat teams' work over the residents just written: field work and
+    campaigns, disputes in every state, residents' requests (and the Open311 key
+    ``demo-key``) and the custody register. Each part draws from its own seed-derived
+    stream, so adding one never changes the others."""
+    counts: dict[str, int] = {}
+    for populate_part in (
+        populate_fieldwork,
+        populate_disputes,
+        populate_service_requests,
+        populate_custody,
+    ):
+        counts.update(populate_part(seed=seed, today=today, progress=progress))
+    return counts
 
 
 def _refresh_planner_statistics() -> None:
