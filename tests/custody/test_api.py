@@ -202,3 +202,78 @@ def test_no_query_makes_the_reads_answer_5xx(custody: Custody, data: st.DataObje
     for url in (ITEMS, f"{ITEMS}/{item}", "/custody/", f"/custody/{item}/"):
         response = client.get(url, query)
         assert response.status_code < 500, (url, query, response.status_code)
+
+
+def test_a_receipt_time_before_2000_is_a_400_naming_the_field(custody: Custody) -> None:
+    client = api_client(custody.world, "officer")
+    for when in ("0001-01-01T00:00:00+08:00", "1999-12-31T23:59:59+08:00"):
+        response = _post(
+            client,
+            ITEMS,
+            {
+                "beat_id": custody.world.beat_a.pk,
+                "kind": "key",
+                "description": "钥匙",
+                "tag": "K-902",
+                "owner_name": "王五",
+                "received_at": when,
+            },
+        )
+        assert response.status_code == 400, (when, response.content)
+        assert "not before 2000" in response.json()["errors"]["received_at"][0]
+    assert not CustodyItem.objects.filter(tag="K-902").exists()
+
+
+def test_a_move_dated_before_2000_is_a_400_naming_the_field(custody: Custody) -> None:
+    client = api_client(custody.world, "officer")
+    response = _post(
+        client, f"{ITEMS}/{custody.item_a.pk}/check", {"at": "0001-01-01T00:00:00+08:00"}
+    )
+    assert response.status_code == 400, response.content
+    assert "at" in response.json()["errors"]
+
+
+def test_a_city_analyst_gets_no_owner_phone_at_all(custody: Custody) -> None:
+    client = api_client(custody.world, "city")
+    assert client.get(f"{ITEMS}/{custody.item_b.pk}").json()["owner_phone"] == ""
+    listed = client.get(ITEMS, {"q": "P-001"}).json()["items"]
+    assert [i["owner_phone"] for i in listed] == [""]
+
+
+def test_a_city_analyst_cannot_search_by_the_owners_name(custody: Custody) -> None:
+    client = api_client(custody.world, "city")
+    assert client.get(ITEMS, {"q": "刘大爷"}).json()["count"] == 0
+    assert client.get(ITEMS, {"q": "快递"}).json()["count"] == 1
+    station = api_client(custody.world, "station")
+    assert station.get(ITEMS, {"q": "刘大爷"}).json()["count"] == 1
+
+
+def test_a_nul_in_any_text_field_is_a_400_naming_the_field(custody: Custody) -> None:
+    client = api_client(custody.world, "officer")
+    intake = {
+        "beat_id": custody.world.beat_a.pk,
+        "kind": "key",
+        "description": "钥匙",
+        "tag": "K-903",
+        "owner_name": "王五",
+        "owner_phone": "13800002222",
+        "note": "",
+    }
+    for field in ("description", "tag", "owner_name", "owner_phone", "note"):
+        response = _post(client, ITEMS, {**intake, field: "a\x00b"})
+        assert response.status_code == 400, (field, response.content)
+        assert field in response.json()["errors"], field
+    item = f"{ITEMS}/{custody.item_a.pk}"
+    for url, body, field in (
+        (f"{item}/return", {"returned_to": "张\x00明", "identity_check": "身份证"}, "returned_to"),
+        (f"{item}/return", {"returned_to": "张明", "identity_check": "身\x00"}, "identity_check"),
+        (f"{item}/return", {"returned_to": "张明", "identity_check": "x", "note": "\x00"}, "note"),
+        (f"{item}/transfer", {"beat_id": custody.world.beat_b.pk, "tag": "\x00"}, "tag"),
+        (f"{item}/dispose", {"reason": "\x00过期"}, "reason"),
+        (f"{item}/check", {"note": "\x00"}, "note"),
+    ):
+        response = _post(api_client(custody.world, "station"), url, body)
+        assert response.status_code == 400, (url, field, response.content)
+        assert field in response.json()["errors"], (url, field)
+    assert not CustodyItem.objects.filter(tag="K-903").exists()
+    assert CustodyItem.objects.get(pk=custody.item_a.pk).state == ItemState.HELD

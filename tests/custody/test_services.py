@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -256,3 +257,98 @@ def test_a_check_leaves_the_item_held_and_adds_to_its_trail(custody: Custody) ->
     )
     assert movement.action == "checked"
     assert CustodyItem.objects.get(pk=custody.item_a.pk).state == ItemState.HELD
+
+
+@pytest.mark.parametrize("move", ["return", "transfer", "dispose", "check"])
+def test_scope_is_checked_again_on_the_locked_row(custody: Custody, move: str) -> None:
+    """The officer read the item while it was kept for their beat; before their move landed,
+    the station handed it over to beat B. The move is refused as for an unknown item."""
+    world = custody.world
+    stale = CustodyItem.objects.get(pk=custody.item_a.pk)  # as the officer fetched it
+    services.custody_transfer(actor=world.users["station"], item=custody.item_a, beat=world.beat_b)
+    officer = world.users["officer"]
+    with pytest.raises(ValidationError, match="Unknown item") as exc:
+        if move == "return":
+            services.custody_return(
+                actor=officer, item=stale, returned_to="张桂兰", identity_check="身份证"
+            )
+        elif move == "transfer":
+            # Back to the officer's own beat: the stale copy says it is there already.
+            services.custody_transfer(actor=officer, item=stale, beat=world.beat_a, tag="K-5")
+        elif move == "dispose":
+            services.custody_dispose(actor=officer, item=stale, reason="无人认领")
+        else:
+            services.custody_check(actor=officer, item=stale)
+    assert exc.value.code == "unknown"
+    row = CustodyItem.objects.get(pk=custody.item_a.pk)
+    assert (row.state, row.beat_id, row.tag) == (ItemState.HELD, world.beat_b.pk, "K-001")
+    assert list(row.movements.values_list("action", flat=True)) == ["received", "handed_over"]
+
+
+def test_a_stale_copy_of_a_returned_item_is_refused_by_its_locked_state(custody: Custody) -> None:
+    stale = CustodyItem.objects.get(pk=custody.item_a.pk)
+    actor = custody.world.users["officer"]
+    services.custody_return(
+        actor=actor, item=custody.item_a, returned_to="张桂兰", identity_check="身份证"
+    )
+    with pytest.raises(ValidationError, match="already returned") as exc:
+        services.custody_return(actor=actor, item=stale, returned_to="张明", identity_check="x")
+    assert exc.value.code == "transition"
+    with pytest.raises(ValidationError) as moved:
+        services.custody_transfer(
+            actor=custody.world.users["station"], item=stale, beat=custody.world.beat_b
+        )
+    assert moved.value.code == "transition"
+
+
+@pytest.mark.parametrize(
+    "received_at",
+    [
+        datetime(1, 1, 1, tzinfo=dt_timezone(timedelta(hours=8))),
+        datetime(1999, 12, 31, 23, 59, tzinfo=UTC),
+    ],
+)
+def test_it_refuses_a_receipt_time_before_2000(custody: Custody, received_at: datetime) -> None:
+    with pytest.raises(ValidationError) as exc:
+        services.custody_receive(
+            actor=custody.world.users["officer"],
+            beat=custody.world.beat_a,
+            kind=ItemKind.KEY,
+            description="钥匙",
+            tag="K-904",
+            owner_name="王五",
+            received_at=received_at,
+        )
+    assert "not before 2000" in _errors(exc)["received_at"][0]
+
+
+def test_it_refuses_a_nul_in_text_naming_the_field(custody: Custody) -> None:
+    with pytest.raises(ValidationError) as exc:
+        services.custody_receive(
+            actor=custody.world.users["officer"],
+            beat=custody.world.beat_a,
+            kind=ItemKind.KEY,
+            description="钥\x00匙",
+            tag="K\x00905",
+            owner_name="王\x00五",
+            note="\x00",
+        )
+    errors = _errors(exc)
+    assert set(errors) == {"description", "tag", "owner_name", "note"}
+    assert "NUL" in errors["tag"][0]
+
+
+def test_a_registry_owner_without_a_name_is_refused_by_field(custody: Custody) -> None:
+    resident = custody.resident
+    type(resident).objects.filter(pk=resident.pk).update(name=" ")
+    resident.refresh_from_db()
+    with pytest.raises(ValidationError) as exc:
+        services.custody_receive(
+            actor=custody.world.users["officer"],
+            beat=custody.world.beat_a,
+            kind=ItemKind.KEY,
+            description="钥匙",
+            tag="K-906",
+            owner=resident,
+        )
+    assert set(_errors(exc)) == {"owner_name"}

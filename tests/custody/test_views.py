@@ -246,3 +246,61 @@ def test_a_residents_items_are_listed_for_their_page(custody: Custody) -> None:
     assert list(owner_items(user=officer, resident=custody.resident)) == [custody.item_a]
     neighbour = custody.world.users["neighbour"]
     assert list(owner_items(user=neighbour, resident=custody.resident)) == []
+
+
+def test_an_owner_id_that_only_looks_like_digits_is_ignored_not_a_500(custody: Custody) -> None:
+    # "²".isdigit() is True, int("²") fails: such an id is no resident.
+    client = client_for(custody.world.users["officer"])
+    for junk in ("²", "٣", "１２"):
+        assert client.get("/custody/receive/", {"owner": junk}).status_code == 200, junk
+        response = client.post(
+            "/custody/receive/",
+            {
+                "beat": custody.world.beat_a.pk,
+                "kind": "key",
+                "description": "钥匙",
+                "tag": "K-900",
+                "owner": junk,
+            },
+        )
+        assert response.status_code == 400, junk
+    assert not CustodyItem.objects.filter(tag="K-900").exists()
+
+
+def test_the_form_refuses_a_receipt_time_before_2000(custody: Custody) -> None:
+    client = english(custody.world.users["officer"])
+    response = client.post(
+        "/custody/receive/",
+        {
+            "beat": custody.world.beat_a.pk,
+            "kind": "key",
+            "description": "钥匙",
+            "tag": "K-901",
+            "owner_name": "王五",
+            "received_at": "0001-01-01T00:00",
+        },
+    )
+    assert response.status_code == 400
+    assert "not before 2000" in response.content.decode()
+    assert not CustodyItem.objects.filter(tag="K-901").exists()
+
+
+def test_a_city_analyst_sees_no_owner_phone_at_all(custody: Custody) -> None:
+    body = client_for(custody.world.users["city"]).get(f"/custody/{custody.item_b.pk}/")
+    assert "138****1111" not in body.content.decode()
+    # Those who may see names still see the masked phone.
+    station = client_for(custody.world.users["station"]).get(f"/custody/{custody.item_b.pk}/")
+    assert "138****1111" in station.content.decode()
+
+
+def test_a_city_analyst_cannot_find_items_by_the_owners_name(custody: Custody) -> None:
+    client = client_for(custody.world.users["city"])
+    assert b"P-001" not in client.get("/custody/", {"state": "", "q": "刘大爷"}).content
+    # Tag and description still find it.
+    assert b"P-001" in client.get("/custody/", {"state": "", "q": "P-001"}).content
+    assert b"P-001" in client.get("/custody/", {"state": "", "q": "快递"}).content
+    station = client_for(custody.world.users["station"])
+    assert b"P-001" in station.get("/custody/", {"state": "", "q": "刘大爷"}).content
+    # The search box does not promise what it will not do.
+    page = english(custody.world.users["city"]).get("/custody/").content.decode()
+    assert 'placeholder="Tag or description"' in page

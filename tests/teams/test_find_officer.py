@@ -169,6 +169,10 @@ def test_an_address_matching_nothing_is_404(world: World, anonymous: Client) -> 
         ({"address": "\x00\x00"}, "at least 2"),
         ({"beat": "abc"}, "whole number"),
         ({"beat": "-1"}, "whole number"),
+        # Digits to str.isdigit() that int() refuses (or reads otherwise): not an id.
+        ({"beat": "²"}, "whole number"),
+        ({"beat": "1²"}, "whole number"),
+        ({"beat": "٣"}, "whole number"),
     ],
 )
 def test_junk_is_a_400_naming_the_problem(
@@ -244,6 +248,8 @@ def test_the_page_lists_alternatives_when_ambiguous(world: World, english_page: 
         ({"lat": "0", "lng": "0"}, 404),
         ({"address": "月球基地"}, 404),
         ({"beat": "9" * 40}, 404),
+        ({"beat": "²"}, 400),
+        ({"beat": "1²"}, 400),
         ({"address": "\x00" * 500}, 400),
     ],
 )
@@ -275,6 +281,7 @@ JUNK = st.one_of(
             "\x00",
             "9" * 30,
             "１２",
+            "²",
             "' OR 1=1 --",
         ]
     ),
@@ -299,3 +306,9 @@ def test_it_never_answers_5xx(world: World, anonymous: Client, data: st.DataObje
     for url in (API, PAGE):
         response = anonymous.get(url, query)
         assert response.status_code in (200, 400, 404), (url, query, response.status_code)
+
+
+def test_only_ascii_digits_make_a_beat_id() -> None:
+    assert public.parse_beat_id(" 12 ") == 12
+    for junk in ("²", "1²", "٣", "１２", "", "-1", "1.0"):
+        assert public.parse_beat_id(junk) is None, junk

@@ -3,7 +3,8 @@
 Thin over ``custody.selectors`` (scoped: an item out of scope is a 404 like an unknown one)
 and ``custody.services``. A refused write is a 400 naming each field and why; a move the
 item's state does not allow (returning a returned item) is a 409 saying so. Owners' names
-follow ``accounts.privacy``; owners' phones are only ever masked.
+follow ``accounts.privacy``; owners' phones are only ever masked, and not shown at all to a
+user who may not see names.
 """
 
 # No ``from __future__ import annotations`` here: ninja reads the handlers' annotations at
@@ -13,14 +14,14 @@ from collections.abc import Callable
 from typing import Annotated
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
 
 from safecommunity.accounts.api import request_user
 from safecommunity.accounts.models import User
-from safecommunity.accounts.privacy import shown_name
+from safecommunity.accounts.privacy import may_see_names, shown_name
 from safecommunity.custody import selectors, services
 from safecommunity.custody.models import CustodyItem, CustodyMovement, ItemKind, ItemState
 from safecommunity.custody.schemas import (
@@ -63,7 +64,8 @@ def _item(user: User, item: CustodyItem) -> ItemOut:
         state=item.state,
         owner_id=item.owner_id,
         owner_name=shown_name(user, item.owner_name),
-        owner_phone=item.owner_phone_masked,
+        # Not even masked to a user who may not see names (as in disputes).
+        owner_phone=item.owner_phone_masked if may_see_names(user) else "",
         beat=_ref(item.beat),
         office=_ref(item.office),
         received_at=item.received_at,
@@ -131,7 +133,8 @@ def item_list(
         str,
         Query(
             max_length=selectors.MAX_QUERY_LENGTH,
-            description="A tag (exact), or part of the owner's name or the description",
+            description="A tag (exact), or part of the description or of the owner's name "
+            "(the name only for users who may see names)",
         ),
     ] = "",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
@@ -208,6 +211,9 @@ def _move(
     try:
         run(user, item)
     except ValidationError as exc:
+        if getattr(exc, "code", None) == "unknown":
+            # Moved out of scope while we were at it: now it is unknown here, like any other.
+            raise Http404 from exc
         if getattr(exc, "code", None) == "transition":
             return Status(409, MessageOut(detail=exc.messages[0]))
         return Status(400, _errors(exc, _("Nothing was recorded.")))

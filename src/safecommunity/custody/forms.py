@@ -45,6 +45,12 @@ class FilterForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args: Any, names: bool = True, **kwargs: Any) -> None:
+        """``names``: whether the user may see names, and so search by the owner's."""
+        super().__init__(*args, **kwargs)
+        if not names:
+            self.fields["q"].widget.attrs["placeholder"] = _("Tag or description")
+
 
 class ReceiveForm(forms.Form):
     beat = BeatChoiceField(label=_("Beat"), queryset=Beat.objects.none())

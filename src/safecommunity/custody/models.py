@@ -135,6 +135,16 @@ class CustodyItem(models.Model):
                 ),
                 name="custody_item_state_matches_times",
             ),
+            # An item says whose it is and which tag it hangs on. The owner's name is required
+            # even with a registry resident: it is what remains if the resident record goes.
+            models.CheckConstraint(
+                condition=~Q(owner_name="") & ~Q(tag=""), name="custody_item_owner_and_tag"
+            ),
+            # A returned item says who collected it and how they were checked.
+            models.CheckConstraint(
+                condition=~Q(state=ItemState.RETURNED) | (~Q(returned_to="") & ~Q(return_check="")),
+                name="custody_item_returned_to_whom",
+            ),
             models.CheckConstraint(
                 condition=Q(returned_at__isnull=True) | Q(returned_at__gte=F("received_at")),
                 name="custody_item_returned_after_received",

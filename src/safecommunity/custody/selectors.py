@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from safecommunity.accounts.models import Role, User
+from safecommunity.accounts.privacy import may_see_names
 from safecommunity.accounts.scope import scope_filter
 from safecommunity.custody.models import CustodyItem, CustodyMovement, ItemState
 from safecommunity.people import selectors as people
@@ -50,7 +51,9 @@ def item_filter(
     q: str = "",
 ) -> QuerySet[CustodyItem]:
     """Items in scope, newest first, narrowed by state, kind, beat and a search text that
-    matches the tag exactly or the owner's name or the description in part."""
+    matches the tag exactly or the owner's name or the description in part. A user who may
+    not see names (``accounts.privacy``) searches tags and descriptions only: finding an
+    item by a full name would tell them whose keys the office holds."""
     items = item_list(user=user)
     if state:
         items = items.filter(state=state)
@@ -60,7 +63,10 @@ def item_filter(
         items = items.filter(beat_id=beat_id)
     q = q.replace("\x00", "").strip()[:MAX_QUERY_LENGTH]
     if q:
-        items = items.filter(Q(tag=q) | Q(owner_name__contains=q) | Q(description__contains=q))
+        match = Q(tag=q) | Q(description__contains=q)
+        if may_see_names(user):
+            match |= Q(owner_name__contains=q)
+        items = items.filter(match)
     return items.select_related("office", "beat").order_by("-received_at", "-pk")
 
 

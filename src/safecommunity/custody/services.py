@@ -12,7 +12,7 @@ the second lock on the door. ``actor=None`` is the system (the demo generator).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -33,6 +33,9 @@ from safecommunity.teams.models import Staff
 
 # Clocks of phones and servers disagree a little: a time this far ahead is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
+# The register starts well after this; an earlier time is a typing error (and year 1 in a
+# zone east of UTC is not even a date PostgreSQL or Python can store).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 TAG_MAX = 20
 DESCRIPTION_MAX = 200
 NAME_MAX = 50
@@ -49,8 +52,11 @@ def staff_of(user: User | None) -> Staff | None:
 def _text(
     errors: dict[str, list[str]], field: str, value: str, *, required: bool, limit: int
 ) -> str:
-    value = (value or "").replace("\x00", "").strip()
-    if required and not value:
+    value = (value or "").strip()
+    if "\x00" in value:
+        # The forms refuse it; the API reaches here with it, and PostgreSQL cannot store it.
+        errors.setdefault(field, []).append(_nul_message())
+    elif required and not value:
         errors.setdefault(field, []).append(_("This field is required."))
     elif len(value) > limit:
         errors.setdefault(field, []).append(
@@ -59,18 +65,27 @@ def _text(
     return value
 
 
+def _nul_message() -> str:
+    return _("Contains a NUL character, which cannot be stored; remove it.")
+
+
 def _when(
     errors: dict[str, list[str]], field: str, at: datetime | None, *, after: datetime | None
 ) -> datetime:
-    """``at`` (default now), checked: aware, not in the future, not before ``after``."""
+    """``at`` (default now), checked: aware, not before 2000, not in the future, not before
+    ``after``."""
     now = timezone.now()
     if at is None:
         at = now
     if timezone.is_naive(at):
         at = timezone.make_aware(at)
-    if at > now + CLOCK_SKEW:
+    if at < EARLIEST:
+        errors.setdefault(field, []).append(
+            _("Give a time not before %(earliest)s.") % {"earliest": "2000-01-01"}
+        )
+    elif at > now + CLOCK_SKEW:
         errors.setdefault(field, []).append(_("The time is in the future."))
-    if after is not None and at < after:
+    elif after is not None and at < after:
         errors.setdefault(field, []).append(
             _("The time is before the item was received (%(received)s).")
             % {"received": timezone.localtime(after).strftime("%Y-%m-%d %H:%M")}
@@ -159,15 +174,19 @@ def custody_receive(
     if owner is not None:
         if actor is not None and not scope_for(actor).covers(owner.path):
             errors.setdefault("owner", []).append(_("Unknown resident."))
-        owner_name = owner.name
+        owner_name = owner.name.strip()
     else:
         owner_name = _text(errors, "owner_name", owner_name, required=False, limit=NAME_MAX)
-        if not owner_name:
-            errors.setdefault("owner_name", []).append(
-                _("Name the owner, or choose them from the registry.")
-            )
+    # The register keeps a name for every item (a database constraint): a registry record
+    # without a name is refused like a missing one.
+    if not owner_name and not errors.get("owner_name"):
+        errors.setdefault("owner_name", []).append(
+            _("Name the owner, or choose them from the registry.")
+        )
     phone = None
-    if owner_phone and owner_phone.strip():
+    if owner_phone and "\x00" in owner_phone:
+        errors.setdefault("owner_phone", []).append(_nul_message())
+    elif owner_phone and owner_phone.strip():
         try:
             phone = protect_phone(identity.normalize_phone(owner_phone))
         except identity.IdentityError as exc:
@@ -219,23 +238,31 @@ class _Locked:
 
 
 def _lock(
-    item: CustodyItem, action: str, at: datetime | None, errors: dict[str, list[str]]
+    item: CustodyItem,
+    action: str,
+    at: datetime | None,
+    errors: dict[str, list[str]],
+    *,
+    actor: User | None,
 ) -> _Locked:
-    """Inside a transaction: the item's current row, locked, and the move checked against
-    the state table (a concurrent return has already changed the state we read)."""
+    """Inside a transaction: the item's current row, locked, checked again on what it is
+    now — in the actor's scope (a concurrent hand-over may have moved it out) and allowing
+    the move (a concurrent return has already changed the state we read). The time is
+    checked into ``errors``; the caller adds its own checks of the row and calls ``_fail``."""
     locked = CustodyItem.objects.select_for_update().get(pk=item.pk)
+    _check_actor(locked, actor)
     try:
         state = next_state(locked.state, action)
     except TransitionRefused as exc:
         raise ValidationError(str(exc), code="transition") from exc
     when = _when(errors, "at", at, after=locked.received_at)
-    _fail(errors)
     return _Locked(locked, when, state)
 
 
 def _check_actor(item: CustodyItem, actor: User | None) -> None:
+    """Out of scope reads like unknown (``code="unknown"``: the pages and API answer 404)."""
     if actor is not None and not scope_for(actor).covers(item.path):
-        raise ValidationError(_("Unknown item."))
+        raise ValidationError(_("Unknown item."), code="unknown")
 
 
 def custody_return(
@@ -258,7 +285,8 @@ def custody_return(
     note = _text(errors, "note", note, required=False, limit=NOTE_MAX)
     staff = staff or staff_of(actor)
     with transaction.atomic():
-        locked = _lock(item, MovementAction.RETURNED, at, errors)
+        locked = _lock(item, MovementAction.RETURNED, at, errors, actor=actor)
+        _fail(errors)
         row = locked.item
         row.state = locked.state
         row.returned_at = locked.at
@@ -297,15 +325,18 @@ def custody_transfer(
     _check_actor(item, actor)
     errors: dict[str, list[str]] = {}
     _check_beat(errors, "beat", beat, actor)
-    if beat.pk == item.beat_id:
-        errors.setdefault("beat", []).append(_("The item is already kept for this beat."))
-    new_tag = _text(errors, "tag", tag, required=False, limit=TAG_MAX) or item.tag
+    new_tag = _text(errors, "tag", tag, required=False, limit=TAG_MAX)
     note = _text(errors, "note", note, required=False, limit=NOTE_MAX)
     staff = staff or staff_of(actor)
     try:
         with transaction.atomic():
-            locked = _lock(item, MovementAction.HANDED_OVER, at, errors)
+            locked = _lock(item, MovementAction.HANDED_OVER, at, errors, actor=actor)
             row = locked.item
+            # Where it is kept and its tag as the locked row has them, not as first read.
+            if beat.pk == row.beat_id:
+                errors.setdefault("beat", []).append(_("The item is already kept for this beat."))
+            new_tag = new_tag or row.tag
+            _fail(errors)
             assert beat.office_id is not None  # noqa: S101  # checked by _check_beat
             if _tag_taken(beat.office_id, new_tag, exclude=row.pk):
                 raise ValidationError({"tag": [_tag_taken_message(new_tag)]})
@@ -352,7 +383,8 @@ def custody_dispose(
     reason = _text(errors, "reason", reason, required=True, limit=NOTE_MAX)
     staff = staff or staff_of(actor)
     with transaction.atomic():
-        locked = _lock(item, MovementAction.DISPOSED, at, errors)
+        locked = _lock(item, MovementAction.DISPOSED, at, errors, actor=actor)
+        _fail(errors)
         row = locked.item
         row.state = locked.state
         row.disposed_at = locked.at
@@ -379,7 +411,8 @@ def custody_check(
     note = _text(errors, "note", note, required=False, limit=NOTE_MAX)
     staff = staff or staff_of(actor)
     with transaction.atomic():
-        locked = _lock(item, MovementAction.CHECKED, at, errors)
+        locked = _lock(item, MovementAction.CHECKED, at, errors, actor=actor)
+        _fail(errors)
         movement = _movement(
             locked.item,
             action=MovementAction.CHECKED,

@@ -16,12 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from safecommunity.accounts.models import User
+from safecommunity.accounts.privacy import may_see_names
 from safecommunity.accounts.views import current_user
 from safecommunity.custody import selectors, services
 from safecommunity.custody.forms import (
@@ -59,7 +60,7 @@ def _keeper(request: HttpRequest) -> User:
 @require_GET
 def item_list(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    form = FilterForm(request.GET)
+    form = FilterForm(request.GET, names=may_see_names(user))
     valid = form.is_valid()
     data = form.cleaned_data if valid else {}
     # Without a filter the list opens on what the office holds now.
@@ -128,8 +129,9 @@ def item_receive(request: HttpRequest) -> HttpResponse:
     user = _keeper(request)
     beats = selectors.custody_beats(user=user).order_by("path")
     owner = None
-    owner_id = request.POST.get("owner") or request.GET.get("owner")
-    if owner_id and owner_id.isdigit():
+    owner_id = (request.POST.get("owner") or request.GET.get("owner") or "").strip()
+    # ASCII digits only: "²".isdigit() is True, but int("²") fails.
+    if owner_id.isascii() and owner_id.isdigit() and len(owner_id) <= len(str(selectors.MAX_ID)):
         owner = selectors.owner_find(user=user, pk=int(owner_id))
     # The owner's own beat, or the user's only one, is the likely choice.
     initial = beats.filter(path=owner.path).first() if owner is not None else None
@@ -198,6 +200,9 @@ def _move(
         try:
             run(user=user, item=item, data=form.cleaned_data)
         except ValidationError as exc:
+            if getattr(exc, "code", None) == "unknown":
+                # Moved out of scope while we were at it: now it is unknown here.
+                raise Http404 from exc
             if getattr(exc, "code", None) == "transition":
                 # The state moved under us (returned twice): say so above the forms.
                 item = selectors.item_get(user=user, pk=pk)

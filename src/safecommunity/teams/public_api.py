@@ -138,9 +138,10 @@ def find_officer(
         )
     try:
         if beat:
-            if not beat.strip().isdigit():
+            beat_id = public.parse_beat_id(beat)
+            if beat_id is None:
                 raise public.LookupRefused(_("beat must be a beat's id (a whole number)."))
-            card = public.card_for_beat(int(beat.strip()[:20]))
+            card = public.card_for_beat(beat_id)
             if card is None:
                 return Status(404, MessageOut(detail=_("There is no such beat.")))
             return Status(200, _out(card))

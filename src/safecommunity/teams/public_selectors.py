@@ -128,6 +128,16 @@ def parse_point(lat: str | None, lng: str | None) -> tuple[float, float]:
     return values[0], values[1]
 
 
+def parse_beat_id(raw: str) -> int | None:
+    """A beat id from the query string, or ``None`` when it is not ASCII digits: "²" and "٣"
+    pass ``str.isdigit()`` but ``int()`` refuses or misreads them. Overlong numbers are cut,
+    as no beat has such an id (``card_for_beat`` answers ``None``)."""
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text[:20])
+
+
 def normalize_address(raw: str) -> str:
     """Full-width digits and letters made half-width, spaces and NULs removed."""
     text = unicodedata.normalize("NFKC", raw.replace("\x00", ""))

@@ -26,9 +26,10 @@ def find_officer(request: HttpRequest) -> HttpResponse:
     status = 200
     try:
         if beat.strip():
-            if not beat.strip().isdigit():
+            beat_id = public.parse_beat_id(beat)
+            if beat_id is None:
                 raise public.LookupRefused(_("That is not a beat."))
-            context["card"] = public.card_for_beat(int(beat.strip()[:20]))
+            context["card"] = public.card_for_beat(beat_id)
             if context["card"] is None:
                 context["error"], status = _("There is no such beat."), 404
         elif address.strip():
