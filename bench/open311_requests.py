@@ -61,6 +61,7 @@ def bulk_load(total: int) -> None:
 
     from safecommunity.places.models import Beat, Dwelling
     from safecommunity.service_requests.models import Service
+    from safecommunity.service_requests.services import public_address
 
     rng = random.Random(2022)
     services = list(Service.objects.values_list("pk", "service_code"))
@@ -68,7 +69,7 @@ def bulk_load(total: int) -> None:
         b.grid_id: (b.pk, b.path, b.station.name) for b in Beat.objects.select_related("station")
     }
     places = [
-        (beats[grid_id], pk, address, lat, lng)
+        (beats[grid_id], pk, public_address(address), lat, lng)
         for grid_id, pk, address, lat, lng in Dwelling.objects.values_list(
             "grid_id", "pk", "standard_address", "lat", "lng"
         )

@@ -54,7 +54,9 @@ def test_it_routes_by_standard_address_exactly_and_normalised(world: World) -> N
 def test_it_routes_by_address_id_and_by_dwelling(world: World) -> None:
     by_id = request_submit(service_code="other", description="x", address_id=world.dwelling_a.pk)
     assert by_id.beat == world.beat_a
-    assert by_id.address_string == world.dwelling_a.standard_address
+    # The dwelling is kept as a link; the address text stops at the building.
+    assert by_id.dwelling == world.dwelling_a
+    assert by_id.address_string == "学府花园1号楼"
     by_dwelling = request_submit(service_code="other", description="x", dwelling=world.dwelling_b)
     assert by_dwelling.beat == world.beat_b
 

@@ -38,6 +38,7 @@ from safecommunity.service_requests.services import (
     TRACKING_LENGTH,
     api_key_create,
     api_key_hash,
+    public_address,
 )
 from safecommunity.teams.models import Assignment
 
@@ -174,7 +175,8 @@ def populate_service_requests(
     for grid_id, pk, address, lat, lng in Dwelling.objects.order_by("grid_id", "pk").values_list(
         "grid_id", "pk", "standard_address", "lat", "lng"
     ):
-        dwellings[grid_id].append((pk, address, lat, lng))
+        # Filed by address: the dwelling is the link, the text stops at the building.
+        dwellings[grid_id].append((pk, public_address(address), lat, lng))
 
     # Nothing happens after the moment of the build (when ``today`` is today).
     cap = timezone.now()

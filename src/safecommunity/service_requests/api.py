@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from safecommunity.accounts.api import request_user
 from safecommunity.accounts.models import User
-from safecommunity.accounts.privacy import shown_name
+from safecommunity.accounts.privacy import may_see_names, shown_name
 from safecommunity.places.schemas import Pagination
 from safecommunity.service_requests import selectors, services
 from safecommunity.service_requests.models import ServiceRequest, Source
@@ -30,6 +31,7 @@ from safecommunity.service_requests.schemas import (
     SubmitIn,
     TransitionIn,
 )
+from safecommunity.service_requests.workflow import TEAM
 
 router = Router(tags=["service_requests"])
 
@@ -65,7 +67,7 @@ def _detail(user: User, row: ServiceRequest) -> RequestDetailOut:
             from_status=e.from_status,
             to_status=e.to_status,
             note=e.note,
-            actor=e.actor_name,
+            actor=shown_name(user, e.actor_name) if e.actor_name else "",
             assignee_name=shown_name(user, e.assignee.name) if e.assignee else None,
             reinspected_on=e.reinspected_on.isoformat() if e.reinspected_on else None,
             reinspection_result=e.reinspection_result,
@@ -76,7 +78,8 @@ def _detail(user: User, row: ServiceRequest) -> RequestDetailOut:
         **_out(user, row),
         attributes=row.attributes,
         contact_name=shown_name(user, row.contact_name) if row.contact_name else "",
-        contact_phone_masked=row.contact_phone_masked,
+        # Even masked, a phone is shown only to users who may see names (as in disputes).
+        contact_phone_masked=row.contact_phone_masked if may_see_names(user) else "",
         status_notes=row.status_notes,
         events=events,
     )
@@ -121,11 +124,17 @@ class _Rows:
 
 @router.post(
     "/",
-    response={201: RequestDetailOut, 400: MessageOut},
+    response={201: RequestDetailOut, 400: MessageOut, 403: MessageOut},
     summary="File a request for a resident (staff intake)",
 )
-def request_create(request: HttpRequest, body: SubmitIn) -> Status[RequestDetailOut]:
+def request_create(
+    request: HttpRequest, body: SubmitIn
+) -> Status[RequestDetailOut] | Status[MessageOut]:
+    """Staff of the working roles file for a place in their own jurisdiction: another
+    jurisdiction's place is refused (400) without naming its beat; a read-only role gets 403."""
     user = request_user(request)
+    if user.role not in TEAM:
+        return Status(403, MessageOut(detail=_("Your role may not file requests.")))
     row = services.request_submit(
         service_code=body.service_code,
         description=body.description,
@@ -138,39 +147,8 @@ def request_create(request: HttpRequest, body: SubmitIn) -> Status[RequestDetail
         actor=user,
         source=Source.STAFF,
     )
-    if not selectors.request_list(user=user).filter(pk=row.pk).exists():
-        # Filed, but outside the user's jurisdiction: say where it went without showing it.
-        return Status(201, _detail_minimal(row))
     fresh = selectors.request_get(user=user, service_request_id=row.service_request_id)
     return Status(201, _detail(user, fresh))
-
-
-def _detail_minimal(row: ServiceRequest) -> RequestDetailOut:
-    return RequestDetailOut(
-        service_request_id=row.service_request_id,
-        service_code=row.service.service_code,
-        service_name=row.service.name,
-        status=row.status,
-        open311_status=row.open311_status,
-        beat_id=row.beat_id,
-        beat_name=row.beat.name,
-        assigned_to_id=None,
-        assigned_to_name=None,
-        description="",
-        address_string="",
-        lat=None,
-        lng=None,
-        requested_datetime=row.requested_datetime,
-        updated_datetime=row.updated_datetime,
-        expected_datetime=row.expected_datetime,
-        overdue=False,
-        source=row.source,
-        attributes={},
-        contact_name="",
-        contact_phone_masked="",
-        status_notes="",
-        events=[],
-    )
 
 
 @router.get(

@@ -164,6 +164,9 @@ class ServiceRequest(models.Model):
     description = models.TextField(_("description"), blank=True)
     lat = models.FloatField(_("latitude"), null=True, blank=True)
     lng = models.FloatField(_("longitude"), null=True, blank=True)
+    # As typed (Open311 address_string, the public form), or the building of the dwelling when
+    # filed by address_id: never the flat copied from a dwelling. Public reads show it only
+    # down to the building (services.public_address).
     address_string = models.CharField(_("address"), max_length=300, blank=True)
     dwelling = models.ForeignKey(
         "places.Dwelling",
@@ -235,6 +238,12 @@ class ServiceRequest(models.Model):
             models.CheckConstraint(
                 condition=Q(source__in=Source.values), name="request_source_valid"
             ),
+            # A point is whole or absent: never a latitude without its longitude.
+            models.CheckConstraint(
+                condition=Q(lat__isnull=True, lng__isnull=True)
+                | Q(lat__isnull=False, lng__isnull=False),
+                name="request_point_whole",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -290,6 +299,11 @@ class RequestEvent(models.Model):
         verbose_name_plural = _("request events")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["request", "at"], name="request_event_request_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=EventKind.values), name="request_event_kind_valid"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"

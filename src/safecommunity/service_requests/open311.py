@@ -9,9 +9,16 @@ Requests are routed while they are posted, so a POST answers with the
 ``service_request_id`` at once — and with a ``token`` as well, which ``tokens/{token}`` turns
 back into the id, for clients written for servers that queue.
 
-Public reads show no personal data: never the contact, never who worked the request, and for
-kinds that would point at a vulnerable person (``Service.public_details`` off) not even the
-description or the place. POST is CSRF-exempt: the ``api_key`` is its authentication.
+Public reads show no personal data: never the contact, never who worked the request. The
+place is given down to the building only (``address`` drops the entrance, unit and room, even
+when the request was filed by ``address_id``; ``lat``/``long`` are rounded to three decimals,
+about 100 m), so no answer points at a flat. For kinds that would point at a vulnerable person
+(``Service.public_details`` off: elderly assistance, key custody, certificates of residence)
+not even the description, the place or the officers' ``status_notes`` are shown. POST is
+CSRF-exempt: the ``api_key`` is its authentication.
+
+Dates (``start_date``, ``end_date``, datetime attributes) must lie in the years 2000 to 2100;
+others are refused with a 400 like any malformed parameter.
 """
 
 from __future__ import annotations
@@ -164,6 +171,11 @@ def _param(params: QueryDict, name: str) -> str:
     return value.strip()
 
 
+def is_whole_number(text: str) -> bool:
+    """ASCII digits only: ``"²".isdigit()`` is true, but ``int("²")`` fails."""
+    return text.isascii() and text.isdigit()
+
+
 def _check_jurisdiction(params: QueryDict) -> None:
     """``jurisdiction_id`` is optional; given, it must be the code of a city served here."""
     value = _param(params, "jurisdiction_id")
@@ -189,6 +201,17 @@ def _date(params: QueryDict, name: str) -> datetime | None:
             400,
             _("%(name)s “%(value)s” is not a W3C datetime such as 2010-01-01T00:00:00Z.")
             % {"name": name, "value": value[:50]},
+        )
+    if not services.in_years(moment):
+        raise Open311Error(
+            400,
+            _("%(name)s “%(value)s” lies outside the years %(first)d to %(last)d.")
+            % {
+                "name": name,
+                "value": value[:50],
+                "first": services.EARLIEST_YEAR,
+                "last": services.LATEST_YEAR,
+            },
         )
     return moment
 
@@ -290,7 +313,7 @@ def request_out(row: selectors.PublicRequest, tz: tzinfo | None = None) -> dict[
     return {
         "service_request_id": row.service_request_id,
         "status": row.open311_status,
-        "status_notes": row.status_notes,
+        "status_notes": row.status_notes if details else "",
         "service_name": row.service_name,
         "service_code": row.service_code,
         "description": row.description if details else "",
@@ -299,11 +322,11 @@ def request_out(row: selectors.PublicRequest, tz: tzinfo | None = None) -> dict[
         "requested_datetime": _w3c(row.requested_datetime, tz),
         "updated_datetime": _w3c(row.updated_datetime, tz),
         "expected_datetime": _w3c(row.expected_datetime, tz),
-        "address": row.address_string if details else "",
+        "address": services.public_address(row.address_string) if details else "",
         "address_id": "",
         "zipcode": "",
-        "lat": row.lat if details else None,
-        "long": row.lng if details else None,
+        "lat": services.public_coordinate(row.lat) if details else None,
+        "long": services.public_coordinate(row.lng) if details else None,
         "media_url": row.media_url if details else "",
     }
 
@@ -324,7 +347,7 @@ def _get_requests(request: HttpRequest, fmt: str) -> HttpResponse:
     limit = DEFAULT_LIMIT
     raw_limit = _param(params, "limit") or _param(params, "page_size")
     if raw_limit:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        if not is_whole_number(raw_limit) or not 1 <= int(raw_limit) <= MAX_LIMIT:
             raise Open311Error(
                 400, _("limit must be a whole number from 1 to %(max)d.") % {"max": MAX_LIMIT}
             )
@@ -385,7 +408,9 @@ def _attributes(params: QueryDict) -> dict[str, Any]:
         if match is None:
             continue
         values = params.getlist(key)
-        if any("\x00" in v or len(v) > MAX_PARAM for v in values):
+        if any("\x00" in v for v in values):
+            raise Open311Error(400, _("%(name)s contains a NUL character.") % {"name": key[:50]})
+        if any(len(v) > MAX_PARAM for v in values):
             raise Open311Error(400, _("%(name)s is malformed.") % {"name": key[:50]})
         code, many = match.group(1), match.group(2)
         if many:
@@ -416,7 +441,7 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
     address_id: int | None = None
     raw_address_id = _param(params, "address_id")
     if raw_address_id:
-        if not raw_address_id.isdigit() or len(raw_address_id) > 18:
+        if not is_whole_number(raw_address_id) or len(raw_address_id) > 18:
             raise Open311Error(400, _("address_id must be a whole number."))
         address_id = int(raw_address_id)
     address = _param(params, "address_string")

@@ -2,7 +2,9 @@
 
 Staff reads are narrowed to the user's scope (an out-of-scope request is a 404, like an
 unknown one). Public reads (Open311, the resident's status page) see every request but only
-through ``PUBLIC_FIELDS``: nothing personal is ever selected for them.
+through ``PUBLIC_FIELDS``: nothing personal is ever selected for them (no contact, no dwelling
+link); what they show of the place is narrowed further on the way out — the address to the
+building (``services.public_address``), the point to three decimals.
 """
 
 from __future__ import annotations

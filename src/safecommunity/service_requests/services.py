@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from safecommunity.accounts.scope import scope_for
 from safecommunity.accounts.services import audit_record
 from safecommunity.people import identity
-from safecommunity.places.models import Beat, Dwelling, PoliceStation
+from safecommunity.places.models import Beat, Dwelling, Entrance, PoliceStation
 from safecommunity.places.services import beat_at
 from safecommunity.service_requests.models import (
     ApiKey,
@@ -38,7 +38,7 @@ from safecommunity.service_requests.models import (
     Source,
     Status,
 )
-from safecommunity.service_requests.workflow import OFFICERS, transition_for
+from safecommunity.service_requests.workflow import OFFICERS, TEAM, transition_for
 from safecommunity.teams.models import Assignment, Staff
 
 if TYPE_CHECKING:
@@ -52,8 +52,15 @@ ADDRESS_MAX = 300
 STRING_MAX = 200
 TEXT_MAX = 2000
 NAME_MAX = 100
+EMAIL_MAX = 254
 # The rectification deadline of an illegal structure (an attribute of that service).
 DEADLINE_ATTRIBUTE = "rectification_deadline"
+# Every date read from input lies in these years: the database (and Python's arithmetic
+# across time zones) cannot hold year 1 or 9999, and no request of this city lies beyond.
+EARLIEST_YEAR = 2000
+LATEST_YEAR = 2100
+# Public reads give a point to three decimals (about 100 m): the building's block, not the flat.
+PUBLIC_DECIMALS = 3
 
 
 class RequestError(ValidationError):
@@ -93,6 +100,54 @@ def normalize_tracking_number(raw: str) -> str:
 def normalize_address(raw: str) -> str:
     """Full-width folded and all white space removed: how standard addresses are compared."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw or ""))
+
+
+# A building in a standard address: 3号楼, 3栋, 3幢, 3座 (towns), 3排 (villages' rows).
+_BUILDING = re.compile(r"\d+\s*(?:号楼|栋|幢|座|排)")
+# Below a building: an entrance or unit (1门, 2单元), a floor, a room (502室, 3户, -502).
+_BELOW_BUILDING = re.compile(r"\d+\s*(?:门|单元|层|室|户)|[-－—]\s*\d+")
+
+
+def public_address(text: str) -> str:
+    """``text`` down to the building, as public reads show it: the entrance, unit, floor and
+    room are dropped, so an address identifies a building, never a flat
+    (学府花园1号楼1门101 → 学府花园1号楼, …王庄村3排5号 → …王庄村3排)."""
+    found = _BUILDING.search(text)
+    if found is not None:
+        return text[: found.end()]
+    below = _BELOW_BUILDING.search(text)
+    if below is not None:
+        return text[: below.start()].rstrip()
+    return text
+
+
+def public_coordinate(value: float | None) -> float | None:
+    """A latitude or longitude as public reads show it: rounded to about 100 m."""
+    return None if value is None else round(value, PUBLIC_DECIMALS)
+
+
+def building_address(dwelling: Dwelling) -> str:
+    """The dwelling's standard address without its entrance and number — what places builds
+    as ``{compound}{building}号楼{entrance}门{number}`` (or ``…{row}排{house}号`` in villages)
+    — so a request filed by ``address_id`` never carries the flat in its address."""
+    text = dwelling.standard_address
+    if dwelling.number and text.endswith(dwelling.number):
+        text = text[: -len(dwelling.number)]
+        entrance = (
+            Entrance.objects.filter(pk=dwelling.entrance_id)
+            .values_list("number", flat=True)
+            .first()
+        )
+        for suffix in (f"{entrance}门", f"{entrance}单元") if entrance else ():
+            if text.endswith(suffix):
+                text = text[: -len(suffix)]
+                break
+    return public_address(text)
+
+
+def in_years(moment: datetime) -> bool:
+    """Whether ``moment`` lies in the years input may name (``EARLIEST_YEAR``…``LATEST_YEAR``)."""
+    return EARLIEST_YEAR <= moment.year <= LATEST_YEAR
 
 
 # --- routing ---------------------------------------------------------------------------------
@@ -292,6 +347,12 @@ def _clean_value(definition: ServiceAttribute, value: Any) -> Any:
                 % {"where": where, "value": text[:50]},
                 field=where,
             )
+        if not in_years(moment):
+            raise RequestError(
+                _("%(where)s: “%(value)s” lies outside the years %(first)d to %(last)d.")
+                % {"where": where, "value": text[:50], "first": EARLIEST_YEAR, "last": LATEST_YEAR},
+                field=where,
+            )
         return moment.isoformat()
     limit = STRING_MAX if kind == AttributeType.STRING else TEXT_MAX
     if len(text) > limit:
@@ -340,6 +401,10 @@ def clean_contact(raw: Mapping[str, str] | None) -> Contact:
         cipher = identity.encrypt(phone, purpose="request_phone")
         masked = identity.mask_phone(phone)
     email = (raw.get("email") or "").strip()
+    if len(email) > EMAIL_MAX:
+        raise RequestError(
+            _("email: longer than %(limit)d characters.") % {"limit": EMAIL_MAX}, field="email"
+        )
     if email:
         try:
             EmailValidator()(email)
@@ -411,7 +476,21 @@ def request_submit(
             raise RequestError(_("media_url: not an http(s) URL."), field="media_url") from exc
         if len(media_url) > 500:
             raise RequestError(_("media_url is too long."), field="media_url")
+    if actor is not None and actor.role not in TEAM:
+        raise RequestError(_("Your role may not file requests."), field="actor")
     clean = clean_attributes(service, attributes or {})
+    now = timezone.now()
+    expected = now + timedelta(days=service.expected_days)
+    if DEADLINE_ATTRIBUTE in clean:
+        deadline = parse_w3c_datetime(str(clean[DEADLINE_ATTRIBUTE]))
+        if deadline is not None:
+            if timezone.localtime(deadline).date() < timezone.localdate():
+                raise RequestError(
+                    _("attribute[%(code)s]: the deadline lies in the past.")
+                    % {"code": DEADLINE_ATTRIBUTE},
+                    field=f"attribute[{DEADLINE_ATTRIBUTE}]",
+                )
+            expected = deadline
     person = clean_contact(contact)
     route = request_route(
         beat=beat,
@@ -421,14 +500,12 @@ def request_submit(
         address_string=address_text,
         address_id=address_id,
     )
+    if actor is not None and not scope_for(actor).covers(route.beat.path):
+        # Staff file for their own jurisdiction; the answer says nothing of the other beat.
+        raise RequestError(_("That place lies outside your jurisdiction."), field="address_id")
     if not address_text and route.dwelling is not None:
-        address_text = route.dwelling.standard_address
-    now = timezone.now()
-    expected = now + timedelta(days=service.expected_days)
-    if DEADLINE_ATTRIBUTE in clean:
-        deadline = parse_w3c_datetime(str(clean[DEADLINE_ATTRIBUTE]))
-        if deadline is not None:
-            expected = deadline
+        # Filed by address_id: the dwelling is kept as a link, the text stops at the building.
+        address_text = building_address(route.dwelling)
     station_name = (
         PoliceStation.objects.filter(pk=route.beat.station_id)
         .values_list("name", flat=True)
@@ -616,8 +693,12 @@ def request_reinspect(
     new_deadline: date | None = None,
 ) -> ServiceRequest:
     """Record a re-inspection of an illegal structure (a request in progress). Rectified: the
-    request is done. Not rectified: it stays in progress, with ``new_deadline`` if given."""
+    request is done. Not rectified: it stays in progress, with ``new_deadline`` if given.
+    Only the roles that may mark a request done (``workflow.TRANSITIONS``) may record one."""
     _check_may_work(actor, request)
+    move = transition_for(Status.IN_PROGRESS, Status.DONE)
+    if move is None or actor.role not in move.roles:
+        raise RequestError(_("Your role may not record a re-inspection."), field="result")
     if result not in ReinspectionResult.values:
         raise RequestError(
             _("Unknown re-inspection result “%(result)s”.") % {"result": result[:30]},
@@ -647,6 +728,12 @@ def request_reinspect(
         if result == ReinspectionResult.RECTIFIED:
             current.status = Status.DONE
         elif new_deadline is not None:
+            if not EARLIEST_YEAR <= new_deadline.year <= LATEST_YEAR:
+                raise RequestError(
+                    _("The new deadline must lie in the years %(first)d to %(last)d.")
+                    % {"first": EARLIEST_YEAR, "last": LATEST_YEAR},
+                    field="new_deadline",
+                )
             if new_deadline < on:
                 raise RequestError(
                     _("The new deadline must come after the re-inspection."), field="new_deadline"

@@ -26,7 +26,7 @@ from safecommunity.service_requests.forms import (
     TransitionForm,
 )
 from safecommunity.service_requests.models import ServiceRequest, Status
-from safecommunity.service_requests.workflow import OFFICERS, transitions_from
+from safecommunity.service_requests.workflow import OFFICERS, transition_for, transitions_from
 
 PER_PAGE = 50
 
@@ -67,7 +67,13 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, row: ServiceRequest, **forms: Any) -> dict[str, Any]:
     user = current_user(request)
-    reinspectable = row.service.needs_reinspection and row.status == Status.IN_PROGRESS
+    done = transition_for(Status.IN_PROGRESS, Status.DONE)
+    reinspectable = (
+        row.service.needs_reinspection
+        and row.status == Status.IN_PROGRESS
+        and done is not None
+        and user.role in done.roles
+    )
     return {
         "req": row,
         "events": list(selectors.request_events(row)),

@@ -1,6 +1,8 @@
 """The resident's pages (no login): file a request on a map or by address, get a tracking
 number, see its status. CSRF stays on; submissions are limited per client address; nothing
-personal is shown — the status page reads only public columns."""
+personal is shown — the status page reads only public columns, gives the address down to the
+building only, and for private kinds (``Service.public_details`` off) neither the description,
+the place nor the officers' notes."""
 
 from __future__ import annotations
 
@@ -162,11 +164,15 @@ def request_status(request: HttpRequest, service_request_id: str) -> HttpRespons
         form.is_valid()
         form.add_error("number", _("No request has this tracking number."))
         return render(request, "service_requests/public_track.html", {"form": form}, status=404)
+    details = row.service.public_details
     context = {
         "req": row,
         "public_status": PUBLIC_STATUS.get(Status(row.status), ""),
         "closed": row.open311_status == "closed",
-        "details": row.service.public_details,
+        "details": details,
+        # Down to the building only; the officers' notes of a private kind are not shown.
+        "address": services.public_address(row.address_string) if details else "",
+        "status_notes": row.status_notes if details else "",
     }
     return render(request, "service_requests/public_status.html", context)
 
