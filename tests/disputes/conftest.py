@@ -11,6 +11,7 @@ from django.utils import timezone
 from safecommunity.accounts.models import Role, User
 from safecommunity.disputes.models import (
     Dispute,
+    DisputeEvent,
     DisputeState,
     MediationSession,
     Outcome,
@@ -47,11 +48,12 @@ def report(world: World, beat: Beat | None = None, **kwargs: Any) -> Dispute:
 
 def put_in_state(dispute: Dispute, state: str) -> Dispute:
     """Move ``dispute`` straight into ``state`` with the fields that state needs, bypassing
-    the state machine (for tests of the machine itself), and give it a session with an
-    agreement so it may be settled."""
+    the state machine (for tests of the machine itself). A mediating dispute gets the event of
+    its move into mediation; every dispute gets a session with an agreement held after it, so
+    it may be settled."""
     now = timezone.now()
     fields: dict[str, Any] = {"state": state}
-    if state == DisputeState.SETTLED:
+    if state in (DisputeState.SETTLED, DisputeState.FOLLOW_UP, DisputeState.CLOSED):
         fields.update(settled_at=now, outcome=Outcome.SETTLED)
     if state == DisputeState.REFERRED:
         fields.update(referred_to=ReferredTo.COURT, outcome=Outcome.REFERRED)
@@ -60,6 +62,13 @@ def put_in_state(dispute: Dispute, state: str) -> Dispute:
     if state == DisputeState.CLOSED:
         fields.update(closed_at=now, due_at=None)
     Dispute.objects.filter(pk=dispute.pk).update(**fields)
+    if state == DisputeState.MEDIATING:
+        DisputeEvent.objects.create(
+            dispute=dispute,
+            from_state=DisputeState.ACCEPTED,
+            to_state=DisputeState.MEDIATING,
+            at=now - timedelta(minutes=10),
+        )
     MediationSession.objects.create(
         dispute=dispute,
         held_at=now - timedelta(minutes=5),

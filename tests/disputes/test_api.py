@@ -231,6 +231,99 @@ def test_statistics_are_scoped_and_validate_since(
     assert api_client(world, "officer").get(f"{API}/statistics?since=soon").status_code == 422
 
 
+def test_the_list_links_a_repeat_only_when_the_earlier_dispute_is_in_scope(world: World) -> None:
+    """A repeat across a beat boundary is flagged to everyone who sees it, but the earlier
+    dispute's number only to those who may see that dispute."""
+    resident = register("张伟", world.dwelling_a)
+    earlier = report(world, beat=world.beat_b, parties=[{"resident": resident}])
+    repeat = report(world, beat=world.beat_a, parties=[{"resident": resident}])
+    assert repeat.repeat_of == earlier
+    officer = items(api_client(world, "officer").get(f"{API}/"))
+    assert [(r["id"], r["repeat"], r["repeat_of_id"]) for r in officer] == [(repeat.pk, True, None)]
+    detail = api_client(world, "officer").get(f"{API}/{repeat.pk}").json()
+    assert (detail["repeat"], detail["repeat_of_id"]) == (True, None)
+    assert all(str(earlier.pk) not in e["note"] for e in detail["events"])
+    station = items(api_client(world, "station").get(f"{API}/?repeat=true"))
+    assert [(r["id"], r["repeat"], r["repeat_of_id"]) for r in station] == [
+        (repeat.pk, True, earlier.pk)
+    ]
+
+
+def test_the_list_of_repeats_takes_a_fixed_number_of_queries(
+    world: World, django_assert_num_queries: DjangoAssertNumQueries
+) -> None:
+    client = api_client(world, "officer")
+    report(world, dwelling=world.dwelling_a)
+    report(world, dwelling=world.dwelling_a)
+    client.get(f"{API}/")
+    with django_assert_num_queries(5) as first:
+        client.get(f"{API}/")
+    for _ in range(5):
+        report(world, dwelling=world.dwelling_a)
+    with django_assert_num_queries(len(first.captured_queries)):
+        assert sum(r["repeat_of_id"] is not None for r in items(client.get(f"{API}/"))) == 6
+
+
+def test_session_participants_are_shown_by_privacy(world: World) -> None:
+    with time_machine.travel(timezone.now() - timedelta(hours=2)):
+        dispute = put_in_state(report(world), DisputeState.MEDIATING)
+    held = (timezone.now() - timedelta(minutes=30)).isoformat()
+    response = post(
+        api_client(world, "officer"),
+        f"{API}/{dispute.pk}/sessions",
+        {"held_at": held, "mediators": "马燕", "participants": "李小四、王大五"},
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["participants"] == "李小四、王大五"
+    city = api_client(world, "city").get(f"{API}/{dispute.pk}").json()
+    shown = [s["participants"] for s in city["sessions"]]
+    assert "李**、王**" in shown and not any("小四" in p for p in shown)
+    officer = api_client(world, "officer").get(f"{API}/{dispute.pk}").json()
+    assert "李小四、王大五" in [s["participants"] for s in officer["sessions"]]
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("", {"description": "a\x00b"}, "description"),
+        ("", {"place": "a\x00b"}, "place"),
+        ("", {"parties": [{"name": "李\x00四"}]}, "parties"),
+        ("/transition", {"to_state": "referred", "referred_to": "court", "note": "\x00"}, "note"),
+        ("/transition", {"to_state": "referred", "referred_to": "court\x00"}, "referred_to"),
+        ("/sessions", {"mediators": "马\x00燕"}, "mediators"),
+        ("/sessions", {"mediators": "马燕", "participants": "\x00"}, "participants"),
+        ("/sessions", {"mediators": "马燕", "notes": "\x00"}, "notes"),
+        ("/sessions", {"mediators": "马燕", "agreement": "\x00"}, "agreement"),
+    ],
+)
+def test_nul_characters_answer_400_naming_the_field(
+    world: World, url: str, body: dict[str, Any], field: str
+) -> None:
+    """PostgreSQL cannot store a NUL character: refused by name, never a 500."""
+    with time_machine.travel(timezone.now() - timedelta(hours=2)):
+        dispute = put_in_state(report(world), DisputeState.MEDIATING)
+    if url == "":
+        body = {
+            "beat_id": world.beat_a.pk,
+            "source": "walk_in",
+            "category": "neighbours",
+            "description": "噪音",
+            **body,
+        }
+        target = f"{API}/"
+    else:
+        target = f"{API}/{dispute.pk}{url}"
+        if url == "/sessions":
+            body = {"held_at": (timezone.now() - timedelta(minutes=30)).isoformat(), **body}
+    client = api_client(world, "station" if url == "/transition" else "officer")
+    response = post(client, target, body)
+    assert response.status_code == 400, response.content
+    assert any(m.startswith(f"{field}: ") for m in response.json()["detail"]), response.json()
+    assert Dispute.objects.count() == 1
+    dispute.refresh_from_db()
+    assert dispute.state == DisputeState.MEDIATING and dispute.sessions.count() == 1
+
+
 # --- fuzz: no query makes a disputes page or GET endpoint answer 5xx -------------------------
 
 GET_PATHS = [

@@ -179,6 +179,7 @@ def test_every_pair_of_states_moves_exactly_as_the_table_says(
             action="dispute.transition", object_id=str(dispute.pk)
         ).exists()
     else:
+        events = DisputeEvent.objects.filter(dispute=dispute).count()
         with translation.override("en"), pytest.raises(ValidationError) as refused:
             dispute_transition(
                 actor=actor,
@@ -193,7 +194,7 @@ def test_every_pair_of_states_moves_exactly_as_the_table_says(
         )
         dispute.refresh_from_db()
         assert dispute.state == from_state
-        assert DisputeEvent.objects.filter(dispute=dispute).count() == 1  # the intake only
+        assert DisputeEvent.objects.filter(dispute=dispute).count() == events
 
 
 def test_it_refuses_an_unknown_state_by_name(world: World) -> None:
@@ -349,3 +350,159 @@ def test_sessions_are_recorded_only_while_mediating_by_a_mediator(world: World) 
         notes="双方同意协商",
     )
     assert session.recorded_by == world.users["worker"]
+
+
+def test_a_reopened_dispute_is_not_settled_again_on_the_old_agreement(world: World) -> None:
+    """When the follow-up finds the agreement did not hold, mediation resumes: settling again
+    needs a new session with an agreement, held after the dispute went back to mediating."""
+    officer = world.users["officer"]
+    with time_machine.travel(NOW, tick=False):
+        dispute = report(world)
+        dispute_transition(actor=officer, dispute=dispute, to_state="accepted")
+        dispute_transition(actor=officer, dispute=dispute, to_state="mediating")
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        mediation_session_add(
+            actor=officer,
+            dispute=dispute,
+            held_at=timezone.now(),
+            mediators="马燕",
+            agreement="赔偿",
+        )
+        dispute_transition(actor=officer, dispute=dispute, to_state="settled")
+    with time_machine.travel(NOW + timedelta(days=10), tick=False):
+        dispute_transition(actor=officer, dispute=dispute, to_state="follow_up")
+        dispute_transition(actor=officer, dispute=dispute, to_state="mediating", note="协议未履行")
+    with time_machine.travel(NOW + timedelta(days=11), tick=False):
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
+            dispute_transition(actor=officer, dispute=dispute, to_state="settled")
+        assert refused.value.messages == [
+            "Record the mediation session with the agreement before settling."
+        ]
+        mediation_session_add(
+            actor=officer, dispute=dispute, held_at=timezone.now(), mediators="马燕", notes="再谈"
+        )
+        with pytest.raises(ValidationError):
+            dispute_transition(actor=officer, dispute=dispute, to_state="settled")
+        mediation_session_add(
+            actor=officer,
+            dispute=dispute,
+            held_at=timezone.now(),
+            mediators="马燕",
+            agreement="分期",
+        )
+        settled = dispute_transition(actor=officer, dispute=dispute, to_state="settled")
+    assert settled.outcome == Outcome.SETTLED
+    assert settled.settled_at == NOW + timedelta(days=11)
+
+
+def test_a_session_cannot_be_held_before_the_current_mediation_began(world: World) -> None:
+    officer = world.users["officer"]
+    with time_machine.travel(NOW, tick=False):
+        dispute = report(world)
+        dispute_transition(actor=officer, dispute=dispute, to_state="accepted")
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        dispute_transition(actor=officer, dispute=dispute, to_state="mediating")
+        with pytest.raises(ValidationError) as refused:
+            mediation_session_add(
+                actor=officer,
+                dispute=dispute,
+                held_at=NOW + timedelta(hours=1),
+                mediators="马燕",
+                agreement="赔偿",
+            )
+    assert "held_at" in refused.value.message_dict
+
+
+def test_a_session_is_checked_against_the_disputes_current_state_not_a_stale_copy(
+    world: World,
+) -> None:
+    dispute = put_in_state(report(world), DisputeState.MEDIATING)
+    stale = Dispute.objects.get(pk=dispute.pk)
+    dispute_transition(actor=world.users["officer"], dispute=dispute, to_state="settled")
+    with pytest.raises(ValidationError):
+        mediation_session_add(
+            actor=world.users["officer"], dispute=stale, held_at=timezone.now(), mediators="马燕"
+        )
+    assert dispute.sessions.count() == 1  # put_in_state's only
+
+
+# --- text input: no NUL characters, lengths checked in the service ---------------------------
+
+NUL = "a\x00b"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"description": NUL}, "description"),
+        ({"place": NUL}, "place"),
+        ({"parties": [{"name": NUL}]}, "parties"),
+        ({"parties": [{"name": "李四", "phone": "138\x0000138000"}]}, "parties"),
+        ({"description": "x" * 5001}, "description"),
+        ({"place": "x" * 201}, "place"),
+    ],
+)
+def test_intake_refuses_nul_characters_and_overlong_text_naming_the_field(
+    world: World, change: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        report(world, **change)
+    assert list(refused.value.message_dict) == [field]
+    assert not Dispute.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"note": NUL}, "note"),
+        ({"note": "x" * 2001}, "note"),
+        ({"referred_to": "court\x00"}, "referred_to"),
+    ],
+)
+def test_a_transition_refuses_nul_characters_and_overlong_text_naming_the_field(
+    world: World, change: dict[str, str], field: str
+) -> None:
+    dispute = put_in_state(report(world), DisputeState.MEDIATING)
+    with pytest.raises(ValidationError) as refused:
+        dispute_transition(
+            actor=world.users["station"], dispute=dispute, to_state="referred", **change
+        )
+    assert list(refused.value.message_dict) == [field]
+    dispute.refresh_from_db()
+    assert dispute.state == DisputeState.MEDIATING
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"mediators": NUL}, "mediators"),
+        ({"participants": NUL}, "participants"),
+        ({"notes": NUL}, "notes"),
+        ({"agreement": NUL}, "agreement"),
+        ({"mediators": "马" * 201}, "mediators"),
+        ({"participants": "x" * 5001}, "participants"),
+        ({"notes": "x" * 5001}, "notes"),
+        ({"agreement": "x" * 5001}, "agreement"),
+    ],
+)
+def test_a_session_refuses_nul_characters_and_overlong_text_naming_the_field(
+    world: World, change: dict[str, str], field: str
+) -> None:
+    dispute = put_in_state(report(world), DisputeState.MEDIATING)
+    fields = {"mediators": "马燕", **change}
+    with pytest.raises(ValidationError) as refused:
+        mediation_session_add(
+            actor=world.users["officer"], dispute=dispute, held_at=timezone.now(), **fields
+        )
+    assert list(refused.value.message_dict) == [field]
+    assert dispute.sessions.count() == 1
+
+
+def test_the_intake_note_flags_a_repeat_without_naming_the_earlier_dispute(world: World) -> None:
+    """The event note is shown to everyone who sees this dispute, and the earlier one may lie
+    outside their jurisdiction: the link is drawn from ``repeat_of`` where it is in scope."""
+    first = report(world, dwelling=world.dwelling_a)
+    second = report(world, dwelling=world.dwelling_a)
+    assert second.repeat_of == first
+    note = DisputeEvent.objects.get(dispute=second).note
+    assert note and "#" not in note and not any(c.isdigit() for c in note)

@@ -3,6 +3,7 @@ sessions with bad input answered by name (never a 500), statistics, names by pri
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -90,6 +91,27 @@ def test_a_city_analyst_sees_party_names_masked_and_no_phones(world: World) -> N
     dispute = report(world, parties=[{"name": "李小四", "phone": "13800138000"}])
     body = client_for(world.users["city"]).get(f"/disputes/{dispute.pk}/").content.decode()
     assert "李**" in body and "李小四" not in body and "138****8000" not in body
+
+
+def test_a_city_analyst_sees_session_participants_masked(world: World) -> None:
+    dispute = put_in_state(report(world), DisputeState.MEDIATING)
+    MediationSession.objects.filter(dispute=dispute).update(participants="李小四、王大五")
+    body = client_for(world.users["city"]).get(f"/disputes/{dispute.pk}/").content.decode()
+    assert "李**、王**" in body and "小四" not in body and "大五" not in body
+    officer = client_for(world.users["officer"]).get(f"/disputes/{dispute.pk}/").content.decode()
+    assert "李小四、王大五" in officer
+
+
+def test_a_repeat_links_the_earlier_dispute_only_in_scope(world: World) -> None:
+    resident = register("张伟", world.dwelling_a)
+    earlier = report(world, beat=world.beat_b, parties=[{"resident": resident}])
+    repeat = report(world, beat=world.beat_a, parties=[{"resident": resident}])
+    officer = english(world, "officer").get(f"/disputes/{repeat.pk}/").content.decode()
+    assert "Repeat dispute" in officer
+    assert f"/disputes/{earlier.pk}/" not in officer
+    assert not re.search(rf"#{earlier.pk}(?!\d)", officer)
+    station = english(world, "station").get(f"/disputes/{repeat.pk}/").content.decode()
+    assert f"/disputes/{earlier.pk}/" in station
 
 
 def test_an_officer_reports_a_dispute_through_the_form(world: World) -> None:

@@ -115,6 +115,7 @@ AGREEMENTS = (
     "双方同意各让一步，按协商金额分期支付。",
     "双方签订书面调解协议，承诺今后互谅互让。",
 )
+REPEAT_NOTE = "重复纠纷：与此前纠纷的当事人或房屋相同。"
 FAILURE_NOTES = ("双方分歧较大，调解未果。", "一方拒绝继续调解。")
 REFERRAL_NOTES = ("涉及金额较大，引导当事人诉讼。", "移交人民调解委员会继续调解。")
 
@@ -375,7 +376,8 @@ class _Beat:
         if escalated:
             notes.append("高风险或可能引发暴力，已升级处置。")
         if repeat_of is not None:
-            notes.append(f"重复纠纷，前案 #{repeat_of}。")
+            # As the service writes it: no number, the earlier dispute may be out of scope.
+            notes.append(REPEAT_NOTE)
         self._event(dispute, "", S.REPORTED, reported_at, reporter, " ".join(notes))
         self._walk(dispute, reported_at)
         self.rows.disputes.append(dispute)

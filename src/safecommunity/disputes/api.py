@@ -48,7 +48,8 @@ class _ShapedPage:
     """The list's queryset seen through ``_out`` for ``@paginate``: counted and sliced like the
     queryset, so only the rows of the requested page are fetched and shaped."""
 
-    def __init__(self, queryset: QuerySet[Dispute]) -> None:
+    def __init__(self, user: User, queryset: QuerySet[Dispute]) -> None:
+        self._user = user
         self._queryset = queryset
 
     def all(self) -> "_ShapedPage":
@@ -58,7 +59,7 @@ class _ShapedPage:
         return self._queryset.count()
 
     def __getitem__(self, page: slice) -> list[DisputeOut]:
-        return [DisputeOut(**_out(d)) for d in self._queryset[page]]
+        return [DisputeOut(**_out(self._user, d)) for d in self._queryset[page]]
 
 
 def _messages(exc: ValidationError) -> list[str]:
@@ -72,7 +73,9 @@ def _messages(exc: ValidationError) -> list[str]:
     return [str(m) for m in exc.messages]
 
 
-def _out(dispute: Dispute) -> dict[str, Any]:
+def _out(user: User, dispute: Dispute) -> dict[str, Any]:
+    """The list's fields of ``dispute`` (from ``selectors.dispute_list``/``dispute_get``) as
+    ``user`` may see them: a repeat is flagged, the earlier one's id shown only in scope."""
     return {
         "id": dispute.pk,
         "beat": Ref.model_validate(dispute.beat),
@@ -86,7 +89,8 @@ def _out(dispute: Dispute) -> dict[str, Any]:
         "state_label": str(dispute.get_state_display()),
         "due_at": dispute.due_at,
         "overdue": bool(getattr(dispute, "overdue", False)),
-        "repeat_of_id": dispute.repeat_of_id,
+        "repeat": dispute.is_repeat,
+        "repeat_of_id": selectors.shown_repeat_of_id(user=user, dispute=dispute),
         "outcome": dispute.outcome,
         "referred_to": dispute.referred_to,
         "reported_at": dispute.reported_at,
@@ -96,12 +100,8 @@ def _out(dispute: Dispute) -> dict[str, Any]:
 
 
 def _detail(user: User, dispute: Dispute) -> DisputeDetailOut:
-    repeat_of = selectors.dispute_repeat_of(user=user, dispute=dispute)
-    fields = _out(dispute)
-    # An earlier dispute out of scope is flagged, not linked.
-    fields["repeat_of_id"] = repeat_of.pk if repeat_of is not None else None
     return DisputeDetailOut(
-        **fields,
+        **_out(user, dispute),
         description=dispute.description,
         dwelling_id=dispute.dwelling_id,
         referral_note=dispute.referral_note,
@@ -116,7 +116,7 @@ def _detail(user: User, dispute: Dispute) -> DisputeDetailOut:
                 id=s.pk,
                 held_at=s.held_at,
                 mediators=shown_names(user, s.mediators),
-                participants=s.participants,
+                participants=shown_names(user, s.participants),
                 notes=s.notes,
                 agreement=s.agreement,
             )
@@ -155,7 +155,7 @@ def dispute_list(
         escalated=escalated,
         repeat=repeat,
     )
-    return _ShapedPage(disputes)  # type: ignore[return-value]  # paginate counts and slices it
+    return _ShapedPage(user, disputes)  # type: ignore[return-value]  # paginate counts and slices it
 
 
 @router.get(
@@ -310,7 +310,7 @@ def session_add(request: HttpRequest, dispute_id: int, payload: SessionIn) -> An
             id=session.pk,
             held_at=session.held_at,
             mediators=shown_names(user, session.mediators),
-            participants=session.participants,
+            participants=shown_names(user, session.participants),
             notes=session.notes,
             agreement=session.agreement,
         ),

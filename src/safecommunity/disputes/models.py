@@ -67,6 +67,11 @@ class Outcome(models.TextChoices):
     REJECTED = "rejected", _("Rejected or duplicate")
 
 
+# States before any outcome is reached, and the outcomes mediation reaches.
+_BEFORE_OUTCOME = [DisputeState.REPORTED, DisputeState.ACCEPTED, DisputeState.MEDIATING]
+_REACHED = [Outcome.SETTLED, Outcome.REFERRED, Outcome.FAILED]
+
+
 class PartyRole(models.TextChoices):
     APPLICANT = "applicant", _("Applicant")
     RESPONDENT = "respondent", _("Respondent")
@@ -134,6 +139,30 @@ class Dispute(models.Model):
         indexes = [
             # Scope (a path prefix) and the statistics' windows over the report time.
             models.Index(fields=["path", "reported_at"], name="dispute_path_reported"),
+            # The statistics' passes over a wide scope read these alone on PostgreSQL (an
+            # index-only scan instead of the whole table with its descriptions): the window
+            # of reports with every column the head figures count, and the settlements.
+            models.Index(
+                fields=["reported_at"],
+                include=[
+                    "id",
+                    "path",
+                    "category",
+                    "outcome",
+                    "state",
+                    "due_at",
+                    "escalated",
+                    "repeat_of",
+                    "settled_at",
+                ],
+                name="dispute_window_cover",
+            ),
+            models.Index(
+                fields=["settled_at"],
+                include=["id", "path"],
+                condition=Q(settled_at__isnull=False),
+                name="dispute_settled_cover",
+            ),
             models.Index(fields=["state", "due_at"], name="dispute_state_due"),
             models.Index(fields=["dwelling", "reported_at"], name="dispute_dwelling_reported"),
         ]
@@ -174,6 +203,29 @@ class Dispute(models.Model):
             models.CheckConstraint(
                 condition=~Q(state=DisputeState.CLOSED) | Q(closed_at__isnull=False),
                 name="dispute_closed_has_time",
+            ),
+            # The outcome is what ``dispute_transition`` writes on the way: none before one is
+            # reached (a reopened dispute loses it), the state's own while there, kept through
+            # follow-up and closing; only a report closed unaccepted is rejected.
+            models.CheckConstraint(
+                condition=(
+                    Q(state__in=_BEFORE_OUTCOME, outcome="")
+                    | Q(state=DisputeState.SETTLED, outcome=Outcome.SETTLED)
+                    | Q(state=DisputeState.REFERRED, outcome=Outcome.REFERRED)
+                    | Q(state=DisputeState.FAILED, outcome=Outcome.FAILED)
+                    | Q(state=DisputeState.FOLLOW_UP, outcome__in=_REACHED)
+                    | Q(state=DisputeState.CLOSED, outcome__in=[*_REACHED, Outcome.REJECTED])
+                ),
+                name="dispute_state_matches_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome=Outcome.SETTLED) | Q(settled_at__isnull=False),
+                name="dispute_settled_outcome_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(escalated=True, escalated_at__isnull=False)
+                | Q(escalated=False, escalated_at__isnull=True),
+                name="dispute_escalated_has_time",
             ),
         ]
 
@@ -218,6 +270,18 @@ class Party(models.Model):
                 violation_error_message=_("A party is a registry resident or has a name."),
             ),
             models.CheckConstraint(condition=Q(role__in=PartyRole.values), name="party_role_valid"),
+            # A resident's phone lives in the registry; only a person outside it has one here,
+            # and then all three forms of it or none.
+            models.CheckConstraint(
+                condition=Q(phone_cipher__isnull=True, phone_index__isnull=True, phone_masked="")
+                | Q(
+                    resident__isnull=True,
+                    phone_cipher__isnull=False,
+                    phone_index__isnull=False,
+                    phone_masked__gt="",
+                ),
+                name="party_phone_only_unregistered",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -37,6 +37,9 @@ class DisputeOut(_Local):
     state_label: str
     due_at: datetime | None
     overdue: bool
+    # A repeat (same parties or dwelling within 90 days); the earlier dispute's id only when
+    # it lies in the user's scope.
+    repeat: bool
     repeat_of_id: int | None
     outcome: str
     referred_to: str

@@ -44,8 +44,12 @@ if TYPE_CHECKING:
     from safecommunity.accounts.models import User
     from safecommunity.places.models import Beat, Dwelling
 
+# The longest text each field takes (the model's max_length where it has one).
 DESCRIPTION_MAX = 5000
 NOTE_MAX = 2000
+PLACE_MAX = 200
+MEDIATORS_MAX = 200
+NAME_MAX = 50
 MAX_PARTIES = 20
 
 
@@ -64,6 +68,18 @@ def _check_choice(field: str, value: str, choices: Any) -> None:
                 % {"value": value, "choices": ", ".join(choices.values)}
             }
         )
+
+
+def _check_text(field: str, value: str, limit: int) -> None:
+    """Refuse what the database cannot store or the field cannot hold, naming ``field``.
+
+    The pages' forms refuse NUL characters already (``ProhibitNullCharactersValidator``), the
+    API's schemas do not, and PostgreSQL cannot store one in a text column: the service is
+    the one place all callers pass."""
+    if "\x00" in value:
+        raise ValidationError({field: _("Remove the NUL character (U+0000) from the text.")})
+    if len(value) > limit:
+        raise ValidationError({field: _("At most %(n)d characters.") % {"n": limit}})
 
 
 def _actor_name(actor: User | None) -> str:
@@ -91,6 +107,10 @@ def _party_rows(parties: Sequence[dict[str, Any]]) -> list[Party]:
         phone = str(data.get("phone") or "").strip()
         if resident is not None and not isinstance(resident, Resident):
             raise ValidationError({"parties": _("Party %(n)d: not a resident.") % {"n": number}})
+        if "\x00" in name or "\x00" in phone:
+            raise ValidationError(
+                {"parties": _("Party %(n)d: remove the NUL character (U+0000).") % {"n": number}}
+            )
         if resident is None and not name:
             raise ValidationError(
                 {
@@ -100,9 +120,12 @@ def _party_rows(parties: Sequence[dict[str, Any]]) -> list[Party]:
                     % {"n": number}
                 }
             )
-        if len(name) > 50:
+        if len(name) > NAME_MAX:
             raise ValidationError(
-                {"parties": _("Party %(n)d: a name has at most 50 characters.") % {"n": number}}
+                {
+                    "parties": _("Party %(n)d: a name has at most %(max)d characters.")
+                    % {"n": number, "max": NAME_MAX}
+                }
             )
         if role not in PartyRole.values:
             raise ValidationError(
@@ -179,15 +202,11 @@ def dispute_report(
     _check_choice("category", category, DisputeCategory)
     _check_choice("risk", risk, RiskLevel)
     description = description.strip()
+    _check_text("description", description, DESCRIPTION_MAX)
     if not description:
         raise ValidationError({"description": _("Describe the dispute.")})
-    if len(description) > DESCRIPTION_MAX:
-        raise ValidationError(
-            {"description": _("At most %(n)d characters.") % {"n": DESCRIPTION_MAX}}
-        )
     place = place.strip()
-    if len(place) > 200:
-        raise ValidationError({"place": _("At most %(n)d characters.") % {"n": 200}})
+    _check_text("place", place, PLACE_MAX)
     if dwelling is not None and dwelling.path != beat.path:
         raise ValidationError({"dwelling": _("The dwelling does not lie in the chosen beat.")})
     party_rows = _party_rows(parties)
@@ -221,7 +240,9 @@ def dispute_report(
         if escalate:
             notes.append(_("Escalated: high risk or may escalate to violence."))
         if repeat_of is not None:
-            notes.append(_("Repeat of dispute #%(id)d.") % {"id": repeat_of.pk})
+            # Without the earlier dispute's number: it may lie outside the jurisdiction of
+            # someone who sees this one (the pages link it from ``repeat_of`` when in scope).
+            notes.append(_("Repeat dispute: the same parties or dwelling as an earlier one."))
         DisputeEvent.objects.create(
             dispute=dispute,
             from_state="",
@@ -263,13 +284,14 @@ def dispute_transition(
 
     Refuses a transition the table does not hold (``ValidationError`` naming both states), one
     the actor's role may not make or on a dispute outside their jurisdiction
-    (``PermissionDenied``), a referral without where to, a settlement without a recorded
-    agreement, and a rejection or failure without a note. The row is locked while it moves,
+    (``PermissionDenied``), a referral without where to, a settlement without an agreement
+    recorded in a session since the dispute last went into mediating, a rejection or failure
+    without a note, and text the database cannot store (a NUL character) or too long. The row is locked while it moves,
     so two people moving the same dispute at once cannot both succeed from the same state.
     """
     note = note.strip()
-    if len(note) > NOTE_MAX:
-        raise ValidationError({"note": _("At most %(n)d characters.") % {"n": NOTE_MAX}})
+    _check_text("note", note, NOTE_MAX)
+    _check_text("referred_to", referred_to, 32)
     with transaction.atomic():
         locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
         from_state = locked.state
@@ -312,7 +334,13 @@ def dispute_transition(
                 {"referred_to": _("Only a referral says where the dispute goes.")}
             )
         if to_state == DisputeState.SETTLED:
-            if not locked.sessions.exclude(agreement="").exists():
+            # The agreement of this round of mediation: after a reopening (the old agreement
+            # did not hold) only a session since the dispute went back to mediating counts.
+            began = _mediation_began(locked)
+            agreed = locked.sessions.exclude(agreement="")
+            if began is not None:
+                agreed = agreed.filter(held_at__gte=began)
+            if began is None or not agreed.exists():
                 raise ValidationError(
                     _("Record the mediation session with the agreement before settling.")
                 )
@@ -356,6 +384,16 @@ def dispute_transition(
     return locked
 
 
+def _mediation_began(dispute: Dispute) -> datetime | None:
+    """When ``dispute`` last moved into mediating (None if it never did)."""
+    return (
+        dispute.events.filter(to_state=DisputeState.MEDIATING)
+        .order_by("-at", "-pk")
+        .values_list("at", flat=True)
+        .first()
+    )
+
+
 def mediation_session_add(
     *,
     actor: User,
@@ -367,47 +405,62 @@ def mediation_session_add(
     agreement: str = "",
 ) -> MediationSession:
     """Record a mediation session. Only while the dispute is being mediated, by a mediator
-    (``workflow.MEDIATORS``), not in the future."""
+    (``workflow.MEDIATORS``), not in the future nor before this round of mediation began.
+
+    The state is read from the row locked for the write, not from ``dispute`` (which may be
+    stale): a session cannot slip in while someone else settles or refers the dispute.
+    """
     _check_in_scope(actor, dispute.path)
     if actor.role not in workflow.MEDIATORS:
         raise PermissionDenied(_("Your role may not record mediation sessions."))
-    if dispute.state != DisputeState.MEDIATING:
-        raise ValidationError(
-            _("Sessions are recorded while the dispute is being mediated, not when “%(state)s”.")
-            % {"state": _label(DisputeState, dispute.state)}
-        )
     if timezone.is_naive(held_at):
         held_at = timezone.make_aware(held_at)
     if held_at > timezone.now():
         raise ValidationError({"held_at": _("A session cannot be held in the future.")})
-    if held_at < dispute.reported_at:
-        raise ValidationError({"held_at": _("A session cannot be held before the report.")})
     mediators = mediators.strip()
+    _check_text("mediators", mediators, MEDIATORS_MAX)
     if not mediators:
         raise ValidationError({"mediators": _("Name who mediated.")})
-    if len(mediators) > 200:
-        raise ValidationError({"mediators": _("At most %(n)d characters.") % {"n": 200}})
-    for field, value in (
-        ("participants", participants),
-        ("notes", notes),
-        ("agreement", agreement),
-    ):
-        if len(value) > DESCRIPTION_MAX:
-            raise ValidationError({field: _("At most %(n)d characters.") % {"n": DESCRIPTION_MAX}})
+    participants, notes, agreement = participants.strip(), notes.strip(), agreement.strip()
+    _check_text("participants", participants, DESCRIPTION_MAX)
+    _check_text("notes", notes, DESCRIPTION_MAX)
+    _check_text("agreement", agreement, DESCRIPTION_MAX)
     with transaction.atomic():
+        locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
+        _check_in_scope(actor, locked.path)
+        if locked.state != DisputeState.MEDIATING:
+            raise ValidationError(
+                _(
+                    "Sessions are recorded while the dispute is being mediated, "
+                    "not when “%(state)s”."
+                )
+                % {"state": _label(DisputeState, locked.state)}
+            )
+        if held_at < locked.reported_at:
+            raise ValidationError({"held_at": _("A session cannot be held before the report.")})
+        began = _mediation_began(locked)
+        if began is not None and held_at < began:
+            raise ValidationError(
+                {
+                    "held_at": _(
+                        "A session cannot be held before this mediation began (%(began)s)."
+                    )
+                    % {"began": f"{timezone.localtime(began):%Y-%m-%d %H:%M}"}
+                }
+            )
         session = MediationSession.objects.create(
-            dispute=dispute,
+            dispute=locked,
             held_at=held_at,
             mediators=mediators,
-            participants=participants.strip(),
-            notes=notes.strip(),
-            agreement=agreement.strip(),
+            participants=participants,
+            notes=notes,
+            agreement=agreement,
             recorded_by=actor,
         )
         audit_record(
             actor=actor,
             action="dispute.session",
-            obj=dispute,
+            obj=locked,
             detail={"session": session.pk, "agreement": bool(session.agreement)},
         )
     return session

@@ -71,9 +71,11 @@ def _detail_context(user: User, dispute: Dispute, **extra: Any) -> dict[str, Any
     sessions = selectors.dispute_sessions(dispute=dispute)
     context: dict[str, Any] = {
         "dispute": dispute,
-        "repeat_of": selectors.dispute_repeat_of(user=user, dispute=dispute),
+        "repeat_of_id": selectors.shown_repeat_of_id(user=user, dispute=dispute),
         "parties": [shown_party(user, p) for p in selectors.dispute_parties(dispute=dispute)],
-        "sessions": [(s, shown_names(user, s.mediators)) for s in sessions],
+        "sessions": [
+            (s, shown_names(user, s.mediators), shown_names(user, s.participants)) for s in sessions
+        ],
         "events": [
             (e, shown_names(user, e.actor_name)) for e in selectors.dispute_history(dispute=dispute)
         ],
