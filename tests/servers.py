@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,3 +56,58 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 3
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     raise RuntimeError(f"the server did not answer {url} within {seconds} s")
+
+
+@contextmanager
+def live_server(
+    data_dir: Path,
+    world: str,
+    *,
+    ready_path: str = "/accounts/login/",
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Serve the WSGI app with waitress on a free port over a fresh SQLite database in
+    ``data_dir``, after migrating it and running ``world`` (Python for ``safecommunity shell``)
+    to fill it; yield the base URL and stop the server afterwards.
+
+    Not pytest-django's live_server, whose flush cannot clear the append-only audit log."""
+    server_env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "MAP_TILE_URL"}
+    }
+    server_env.update(
+        SAFECOMMUNITY_DATA_DIR=str(data_dir),
+        SECRET_KEY="live-server-test-only-not-a-secret",
+        DJANGO_SETTINGS_MODULE="safecommunity.settings",
+        DEBUG="0",
+    )
+    server_env.update(env or {})
+    command = str(Path(sys.executable).parent / "safecommunity")
+    subprocess.run([command, "migrate", "--noinput", "-v", "0"], env=server_env, check=True)  # noqa: S603
+    subprocess.run([command, "shell", "-c", world], env=server_env, check=True)  # noqa: S603
+    port = free_port()
+    log = (data_dir / "server.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603  # our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "waitress",
+            f"--listen=127.0.0.1:{port}",
+            "safecommunity.wsgi:application",
+        ],
+        env=server_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base + ready_path, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

@@ -9,15 +9,12 @@ without it, except in CI where it must run.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, wait_until_up
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, live_server, require_chromium
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 USERNAME = "officer"
@@ -63,47 +60,8 @@ user_create(username="district", password="{PASSWORD}", role=Role.DISTRICT_LEADE
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "MAP_TILE_URL"}
-    }
-    env.update(
-        SAFECOMMUNITY_DATA_DIR=str(data_dir),
-        SECRET_KEY="browser-test-only-not-a-secret",
-        DJANGO_SETTINGS_MODULE="safecommunity.settings",
-        DEBUG="0",
-    )
-    bin_dir = Path(sys.executable).parent
-    command = str(bin_dir / "safecommunity")
-    subprocess.run([command, "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
-    subprocess.run([command, "shell", "-c", WORLD], env=env, check=True)  # noqa: S603
-    port = free_port()
-    log = (data_dir / "server.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603  # our own interpreter and arguments
-        [
-            sys.executable,
-            "-m",
-            "waitress",
-            f"--listen=127.0.0.1:{port}",
-            "safecommunity.wsgi:application",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base + "/accounts/login/", process)
+    with live_server(tmp_path_factory.mktemp("browser-data"), WORLD) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,13 @@ CI).
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, free_port, require_chromium, wait_until_up
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, live_server, require_chromium
 
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 PASSWORD = "fieldwork-browser-test"
@@ -56,46 +53,8 @@ user_create(username="grid", password="{PASSWORD}", role=Role.GRID_WORKER, juris
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require_chromium()
-    data_dir = tmp_path_factory.mktemp("fieldwork-browser")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "MAP_TILE_URL"}
-    }
-    env.update(
-        SAFECOMMUNITY_DATA_DIR=str(data_dir),
-        SECRET_KEY="browser-test-only-not-a-secret",
-        DJANGO_SETTINGS_MODULE="safecommunity.settings",
-        DEBUG="0",
-    )
-    command = str(Path(sys.executable).parent / "safecommunity")
-    subprocess.run([command, "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
-    subprocess.run([command, "shell", "-c", WORLD], env=env, check=True)  # noqa: S603
-    port = free_port()
-    log = (data_dir / "server.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603  # our own interpreter and arguments
-        [
-            sys.executable,
-            "-m",
-            "waitress",
-            f"--listen=127.0.0.1:{port}",
-            "safecommunity.wsgi:application",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base + "/accounts/login/", process)
+    with live_server(tmp_path_factory.mktemp("fieldwork-browser"), WORLD) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 QUEUED = "window.indexedDB && new Promise((resolve) => {{ const r = indexedDB.open('safecommunity-fieldwork', 1); r.onsuccess = () => {{ const t = r.result.transaction('visits', 'readonly').objectStore('visits').getAll(); t.onsuccess = () => {{ r.result.close(); resolve(t.result); }}; }}; }})"  # noqa: E501

@@ -4,15 +4,11 @@ side, the middle one's officer 马燕 able to log in, and an Open311 key."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, wait_until_up
+from tests.servers import live_server
 
 USERNAME = "officer"
 PASSWORD = "requests-live-test-password"
@@ -67,45 +63,12 @@ api_key_create(name="live tests", key="{API_KEY}")
 
 
 def run_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("requests-live")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "MAP_TILE_URL"}
+    # The world encrypts residents' contacts: the server needs the data-protection keys.
+    keys = {
+        "DATA_ENCRYPTION_KEY": "dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc=",
+        "BLIND_INDEX_KEY": "dGVzdC1vbmx5LWluZGV4LWtleS0zMi1ieXRlcy1sb24=",
     }
-    env.update(
-        SAFECOMMUNITY_DATA_DIR=str(data_dir),
-        SECRET_KEY="requests-live-test-only",
-        DATA_ENCRYPTION_KEY="dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc=",
-        BLIND_INDEX_KEY="dGVzdC1vbmx5LWluZGV4LWtleS0zMi1ieXRlcy1sb24=",
-        DJANGO_SETTINGS_MODULE="safecommunity.settings",
-        DEBUG="0",
-    )
-    command = str(Path(sys.executable).parent / "safecommunity")
-    subprocess.run([command, "migrate", "--noinput", "-v", "0"], env=env, check=True)  # noqa: S603
-    subprocess.run([command, "shell", "-c", WORLD], env=env, check=True)  # noqa: S603
-    port = free_port()
-    log = (data_dir / "server.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603  # our own interpreter and arguments
-        [
-            sys.executable,
-            "-m",
-            "waitress",
-            f"--listen=127.0.0.1:{port}",
-            "safecommunity.wsgi:application",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base + "/help/", process)
+    with live_server(
+        tmp_path_factory.mktemp("requests-live"), WORLD, ready_path="/help/", env=keys
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
