@@ -8,7 +8,10 @@ plain name. Keys are fixed and for benchmarks only, so a kept database (``--reus
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 # 32 bytes each, url-safe base64; never used for real data.
@@ -60,3 +63,23 @@ def configure(*, database_url: str, data_dir: str | None = None) -> str:
         if not os.environ.get(name) and not os.environ.get(f"{name}_FILE"):
             os.environ[name] = value
     return folder
+
+
+def timed(label: str, runs: int, call: Callable[[], object], *, target_ms: float | None) -> float:
+    """Call once to warm up, then ``runs`` times; print the median and p95 in milliseconds
+    beside the verdict against ``target_ms`` (None: no target) and return the p95."""
+    call()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    median = statistics.median(times)
+    p95 = times[max(0, int(len(times) * 0.95) - 1)]
+    if target_ms is None:
+        verdict = "(no target)"
+    else:
+        verdict = "ok" if p95 < target_ms else "MISSED"
+    print(f"{label:44} {median:>10.1f} {p95:>8.1f}  {verdict}")
+    return p95

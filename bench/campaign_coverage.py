@@ -17,31 +17,19 @@ login, and one beat's unvisited list (the route sheet).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from benchsetup import configure, prepare_database
+from benchsetup import configure, prepare_database, timed
 
 TARGET_MS = 300.0
 CAMPAIGN_NAME = "万名民警进万家 (bench)"
 
 
 def _time(label: str, runs: int, call: Callable[[], object], *, target: bool = True) -> float:
-    call()  # warm up
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    median = statistics.median(times)
-    p95 = times[max(0, int(len(times) * 0.95) - 1)]
-    verdict = ("ok" if p95 < TARGET_MS else "MISSED") if target else "(no target)"
-    print(f"{label:44} {median:>10.1f} {p95:>8.1f}  {verdict}")
-    return p95
+    return timed(label, runs, call, target_ms=TARGET_MS if target else None)
 
 
 def main() -> None:

@@ -13,12 +13,11 @@ state with the outcome, times and flags the services would write), then times
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Callable
 
-from benchsetup import configure, prepare_database
+from benchsetup import configure, prepare_database, timed
 
 TARGET_MS = 300.0
 
@@ -94,18 +93,7 @@ FROM staged
 
 
 def _time(label: str, runs: int, call: Callable[[], object]) -> float:
-    call()  # warm up
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    median = statistics.median(times)
-    p95 = times[max(0, int(len(times) * 0.95) - 1)]
-    verdict = "ok" if p95 < TARGET_MS else "MISSED"
-    print(f"{label:44} {median:>10.1f} {p95:>8.1f}  {verdict}")
-    return p95
+    return timed(label, runs, call, target_ms=TARGET_MS)
 
 
 def main() -> None:
