@@ -282,6 +282,24 @@ def test_session_participants_are_shown_by_privacy(world: World) -> None:
     assert "李小四、王大五" in [s["participants"] for s in officer["sessions"]]
 
 
+def test_session_notes_and_agreement_are_withheld_from_who_may_not_see_names(
+    world: World,
+) -> None:
+    with time_machine.travel(timezone.now() - timedelta(hours=2)):
+        dispute = put_in_state(report(world), DisputeState.MEDIATING)
+    held = (timezone.now() - timedelta(minutes=30)).isoformat()
+    body = {"held_at": held, "mediators": "马燕", "notes": "李小四说漏水", "agreement": "赔五百元"}
+    assert (
+        post(api_client(world, "officer"), f"{API}/{dispute.pk}/sessions", body).status_code == 201
+    )
+    city = api_client(world, "city").get(f"{API}/{dispute.pk}").json()
+    assert {(s["notes"], s["agreement"]) for s in city["sessions"]} == {("", "")}
+    officer = api_client(world, "officer").get(f"{API}/{dispute.pk}").json()
+    assert ("李小四说漏水", "赔五百元") in [
+        (s["notes"], s["agreement"]) for s in officer["sessions"]
+    ]
+
+
 @pytest.mark.parametrize(
     ("url", "body", "field"),
     [

@@ -102,6 +102,18 @@ def test_a_city_analyst_sees_session_participants_masked(world: World) -> None:
     assert "李小四、王大五" in officer
 
 
+def test_a_city_analyst_gets_no_session_notes_or_agreement(world: World) -> None:
+    dispute = put_in_state(report(world), DisputeState.MEDIATING)
+    MediationSession.objects.filter(dispute=dispute).update(
+        notes="李小四说阳台堆物挡光", agreement="王大五赔偿李小四五百元"
+    )
+    city = english(world, "city").get(f"/disputes/{dispute.pk}/").content.decode()
+    assert "挡光" not in city and "五百元" not in city
+    assert "Notes and agreement withheld" in city
+    officer = client_for(world.users["officer"]).get(f"/disputes/{dispute.pk}/").content.decode()
+    assert "李小四说阳台堆物挡光" in officer and "王大五赔偿李小四五百元" in officer
+
+
 def test_a_repeat_links_the_earlier_dispute_only_in_scope(world: World) -> None:
     resident = register("张伟", world.dwelling_a)
     earlier = report(world, beat=world.beat_b, parties=[{"resident": resident}])

@@ -21,7 +21,7 @@ from safecommunity.accounts.api import request_user
 from safecommunity.accounts.models import User
 from safecommunity.disputes import selectors, services, workflow
 from safecommunity.disputes.models import Dispute, DisputeCategory, DisputeState
-from safecommunity.disputes.privacy import shown_names, shown_party
+from safecommunity.disputes.privacy import shown_names, shown_party, shown_text
 from safecommunity.disputes.schemas import (
     CategoryCountOut,
     DisputeDetailOut,
@@ -117,8 +117,8 @@ def _detail(user: User, dispute: Dispute) -> DisputeDetailOut:
                 held_at=s.held_at,
                 mediators=shown_names(user, s.mediators),
                 participants=shown_names(user, s.participants),
-                notes=s.notes,
-                agreement=s.agreement,
+                notes=shown_text(user, s.notes),
+                agreement=shown_text(user, s.agreement),
             )
             for s in selectors.dispute_sessions(dispute=dispute)
         ],
@@ -311,7 +311,7 @@ def session_add(request: HttpRequest, dispute_id: int, payload: SessionIn) -> An
             held_at=session.held_at,
             mediators=shown_names(user, session.mediators),
             participants=shown_names(user, session.participants),
-            notes=session.notes,
-            agreement=session.agreement,
+            notes=shown_text(user, session.notes),
+            agreement=shown_text(user, session.agreement),
         ),
     )

@@ -42,3 +42,9 @@ def shown_names(user: User, text: str) -> str:
         return text
     parts = _NAME_SEPARATORS.split(text)
     return "".join(p if _NAME_SEPARATORS.fullmatch(p) else shown_name(user, p) for p in parts)
+
+
+def shown_text(user: User, text: str) -> str:
+    """Free text a mediator wrote about people (a session's notes, an agreement): it names
+    them in ways no mask can find, so a user who may not see names gets none of it."""
+    return text if may_see_names(user) else ""

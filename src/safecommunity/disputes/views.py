@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from safecommunity.accounts.models import User
+from safecommunity.accounts.privacy import may_see_names
 from safecommunity.accounts.views import current_user
 from safecommunity.disputes import selectors, services, workflow
 from safecommunity.disputes.forms import (
@@ -29,7 +30,7 @@ from safecommunity.disputes.forms import (
     yes_no,
 )
 from safecommunity.disputes.models import Dispute, DisputeState
-from safecommunity.disputes.privacy import shown_names, shown_party
+from safecommunity.disputes.privacy import shown_names, shown_party, shown_text
 
 PER_PAGE = 50
 
@@ -74,8 +75,16 @@ def _detail_context(user: User, dispute: Dispute, **extra: Any) -> dict[str, Any
         "repeat_of_id": selectors.shown_repeat_of_id(user=user, dispute=dispute),
         "parties": [shown_party(user, p) for p in selectors.dispute_parties(dispute=dispute)],
         "sessions": [
-            (s, shown_names(user, s.mediators), shown_names(user, s.participants)) for s in sessions
+            (
+                s,
+                shown_names(user, s.mediators),
+                shown_names(user, s.participants),
+                shown_text(user, s.notes),
+                shown_text(user, s.agreement),
+            )
+            for s in sessions
         ],
+        "texts_withheld": not may_see_names(user),
         "events": [
             (e, shown_names(user, e.actor_name)) for e in selectors.dispute_history(dispute=dispute)
         ],
