@@ -39,6 +39,7 @@ from safecommunity.service_requests.services import (
     api_key_create,
     api_key_hash,
     public_address,
+    service_catalogue_ensure,
 )
 from safecommunity.teams.models import Assignment
 
@@ -158,6 +159,7 @@ def populate_service_requests(
     """Fill the last three years of requests for every beat of the demo city, and make the
     Open311 key ``demo-key``. Deterministic by ``seed`` and ``today``."""
     report = progress or (lambda phase, done, total: None)
+    service_catalogue_ensure()
     services = {s.service_code: s for s in Service.objects.prefetch_related("attributes")}
     codes = [c for c in SERVICE_WEIGHTS if c in services]
     weights = [SERVICE_WEIGHTS[c] for c in codes]

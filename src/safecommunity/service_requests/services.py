@@ -26,6 +26,7 @@ from safecommunity.accounts.services import audit_record
 from safecommunity.people import identity
 from safecommunity.places.models import Beat, Dwelling, Entrance, PoliceStation
 from safecommunity.places.services import beat_at
+from safecommunity.service_requests.catalogue import catalogue_write
 from safecommunity.service_requests.models import (
     ApiKey,
     AttributeType,
@@ -77,6 +78,15 @@ class UnknownService(RequestError):
 
 class Unroutable(RequestError):
     """The place given lies outside every beat of the city."""
+
+
+def service_catalogue_ensure() -> int:
+    """Write the catalogue of services again when the table is empty — as ``flush`` leaves
+    it, since it empties what data migrations wrote too — and return how many there are."""
+    with transaction.atomic():
+        if not Service.objects.exists():
+            catalogue_write(Service, ServiceAttribute)
+        return Service.objects.count()
 
 
 def check_text(value: str, *, field: str) -> str:
