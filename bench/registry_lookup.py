@@ -149,8 +149,8 @@ def rows(
         dwelling_id, path = dwellings[rng.randrange(len(dwellings))]
         gender = "male" if int(number[16]) % 2 else "female"
         resident = (
-            i, name, gender, born, pid.cipher, pid.index, pid.masked,
-            pph.cipher, pph.index, pph.masked, "", "", path, now, now,
+            i, name, gender, born, pid.cipher, pid.lookup, pid.masked,
+            pph.cipher, pph.lookup, pph.masked, "", "", path, now, now,
         )  # fmt: skip
         residence = (i, dwelling_id, date(2020, 1, 1), None, "owner", True, path)
         yield resident, residence, sorted(name_keys(name))
