@@ -16,6 +16,7 @@ from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from safecommunity.places.selectors import normalize_address
 from safecommunity.teams import public_selectors as public
 from tests.conftest import World
 
@@ -262,7 +263,7 @@ def test_the_page_explains_bad_or_unmatched_input(
 
 
 def test_the_normaliser_folds_widths_and_spaces() -> None:
-    assert public.normalize_address(" 学府 花园１号 ") == "学府花园1号"
+    assert normalize_address(" 学府 花园１号 ") == "学府花园1号"
 
 
 # --- fuzz: nothing a client sends makes the page or the API answer 5xx --------------------

@@ -5,6 +5,8 @@ A ``get`` of something out of scope raises ``Http404``: the object does not exis
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
@@ -23,6 +25,14 @@ from safecommunity.places.models import (
     PoliceStation,
 )
 from safecommunity.places.services import beat_at
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_address(raw: str) -> str:
+    """How standard addresses are compared with what people type: full-width digits and
+    letters made half-width, spaces and NUL characters removed."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", raw.replace("\x00", "")))
 
 
 def division_list(*, user: User) -> QuerySet[Division]:

@@ -25,6 +25,7 @@ from safecommunity.accounts.scope import scope_for
 from safecommunity.accounts.services import audit_record
 from safecommunity.people import identity
 from safecommunity.places.models import Beat, Dwelling, Entrance, PoliceStation
+from safecommunity.places.selectors import normalize_address
 from safecommunity.places.services import beat_at
 from safecommunity.service_requests.catalogue import catalogue_write
 from safecommunity.service_requests.models import (
@@ -107,11 +108,6 @@ def normalize_tracking_number(raw: str) -> str:
     return re.sub(r"[\s\-]", "", text)[:32]
 
 
-def normalize_address(raw: str) -> str:
-    """Full-width folded and all white space removed: how standard addresses are compared."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw or ""))
-
-
 # A building in a standard address: 3号楼, 3栋, 3幢, 3座 (towns), 3排 (villages' rows).
 _BUILDING = re.compile(r"\d+\s*(?:号楼|栋|幢|座|排)")
 # Below a building: an entrance or unit (1门, 2单元), a floor, a room (502室, 3户, -502).
@@ -155,7 +151,7 @@ def building_address(dwelling: Dwelling) -> str:
     return public_address(text)
 
 
-def in_years(moment: datetime) -> bool:
+def in_years(moment: date) -> bool:
     """Whether ``moment`` lies in the years input may name (``EARLIEST_YEAR``…``LATEST_YEAR``)."""
     return EARLIEST_YEAR <= moment.year <= LATEST_YEAR
 
@@ -738,7 +734,7 @@ def request_reinspect(
         if result == ReinspectionResult.RECTIFIED:
             current.status = Status.DONE
         elif new_deadline is not None:
-            if not EARLIEST_YEAR <= new_deadline.year <= LATEST_YEAR:
+            if not in_years(new_deadline):
                 raise RequestError(
                     _("The new deadline must lie in the years %(first)d to %(last)d.")
                     % {"first": EARLIEST_YEAR, "last": LATEST_YEAR},

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from django.db.models import Q
@@ -29,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from safecommunity.accounts.privacy import mask_name
 from safecommunity.places.models import Beat, Compound, Dwelling
+from safecommunity.places.selectors import normalize_address
 from safecommunity.places.services import beat_at
 from safecommunity.teams.models import Assignment, StaffKind
 
@@ -43,7 +43,6 @@ MAX_ALTERNATIVES = 5
 MAX_ID = 2**63 - 1
 # "天津市" and "南开区" are how people start an address; standard addresses start at the street.
 _REGION_PREFIX = re.compile(r"^(?:[\u4e00-\u9fff]{1,6}?市)?(?:[\u4e00-\u9fff]{1,6}?[区县])?")
-_SPACES = re.compile(r"\s+")
 
 
 class LookupRefused(ValueError):
@@ -136,12 +135,6 @@ def parse_beat_id(raw: str) -> int | None:
     if not (text.isascii() and text.isdigit()):
         return None
     return int(text[:20])
-
-
-def normalize_address(raw: str) -> str:
-    """Full-width digits and letters made half-width, spaces and NULs removed."""
-    text = unicodedata.normalize("NFKC", raw.replace("\x00", ""))
-    return _SPACES.sub("", text)
 
 
 def card_for_beat(beat_id: int) -> OfficerCard | None:
