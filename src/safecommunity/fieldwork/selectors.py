@@ -122,11 +122,12 @@ def campaign_prefixes(*, user: User, campaign: Campaign) -> tuple[str, ...]:
     scope = scope_for(user)
     if scope.prefixes is None:
         return (campaign.path,)
+    within = Scope((campaign.path,))
     meet: set[str] = set()
     for prefix in scope.prefixes:
-        if prefix == campaign.path or prefix.startswith(campaign.path + "."):
+        if within.covers(prefix):
             meet.add(prefix)
-        elif campaign.path.startswith(prefix + "."):
+        elif Scope((prefix,)).covers(campaign.path):
             meet.add(campaign.path)
     return tuple(sorted(meet))
 
@@ -263,10 +264,7 @@ def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
 def campaign_unvisited(*, user: User, campaign: Campaign, beat: Beat) -> list[Dwelling]:
     """The dwellings of ``beat`` (in scope and in the campaign) not yet visited, in walking
     order: compound, building, entrance, dwelling."""
-    if not any(
-        beat.path == p or beat.path.startswith(p + ".")
-        for p in campaign_prefixes(user=user, campaign=campaign)
-    ):
+    if not Scope(campaign_prefixes(user=user, campaign=campaign)).covers(beat.path):
         raise Http404
     covered = CampaignDwelling.objects.filter(campaign=campaign, dwelling=OuterRef("pk"))
     dwellings = (

@@ -19,13 +19,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, F, Min
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecommunity.accounts.models import Role, User
-from safecommunity.accounts.scope import scope_for
+from safecommunity.accounts.scope import Scope, scope_for
 from safecommunity.accounts.services import audit_record
 from safecommunity.fieldwork.models import (
     Campaign,
@@ -368,7 +368,7 @@ def _check_visit(
         )
     if campaign is not None:
         day = timezone.localtime(visited_at).date()
-        if not _path_under(dwelling.path, campaign.path):
+        if not Scope((campaign.path,)).covers(dwelling.path):
             raise ValidationError({"campaign": _("This dwelling is not in the campaign.")})
         if not campaign.starts_on <= day <= campaign.ends_on:
             raise ValidationError({"campaign": _("The visit falls outside the campaign's period.")})
@@ -439,10 +439,6 @@ def _apply_moves(
             }
         )
     return changes
-
-
-def _path_under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix + ".")
 
 
 def path_ancestors(path: str) -> list[str]:
@@ -710,12 +706,11 @@ def campaign_recount(*, campaign: Campaign, batch: int = 5000) -> int:
     """Rebuild the campaign's visited dwellings from the visits (first visit that met the
     household, per dwelling, within the period and scope). Returns how many."""
     start, end = period_bounds(campaign.starts_on, campaign.ends_on)
-    prefix = campaign.path
     visits = (
         Visit.objects.filter(
             visited_at__gte=start, visited_at__lt=end, outcome__in=COVERING_OUTCOMES
         )
-        .filter(Q(path=prefix) | Q(path__startswith=prefix + "."))
+        .filter(Scope((campaign.path,)).q())
         .values("dwelling_id", "path")
         .annotate(first=Min("visited_at"))
         .order_by()

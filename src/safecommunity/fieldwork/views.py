@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from safecommunity.accounts.scope import Scope
 from safecommunity.accounts.views import current_user
 from safecommunity.fieldwork import selectors, services
 from safecommunity.fieldwork.forms import (
@@ -375,7 +376,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     trail = []
     if at:
         for root in coverage.roots:
-            if at == root or at.startswith(root + "."):
+            if Scope((root,)).covers(at):
                 parts = at[len(root) :].split(".")[1:]
                 path = root
                 trail.append(coverage.rows[root])
