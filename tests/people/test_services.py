@@ -284,6 +284,63 @@ class TestRotateKeys:
         with override_settings(DATA_ENCRYPTION_KEY=new_data):
             assert identity.decrypt(resident.phone_cipher, purpose="phone") == "13812345678"
 
+    def test_it_reencrypts_the_phones_every_other_app_keeps_too(
+        self, world: World, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from django.conf import settings
+
+        from safecommunity.custody.services import custody_receive
+        from safecommunity.disputes.services import dispute_report
+        from safecommunity.service_requests.services import request_submit
+
+        dispute = dispute_report(
+            actor=None,
+            beat=world.beat_a,
+            source="walk_in",
+            category="neighbours",
+            description="楼上噪音",
+            parties=[{"name": "李小四", "phone": "13800138000"}],
+        )
+        party = dispute.parties.get()
+        item = custody_receive(
+            actor=None,
+            beat=world.beat_a,
+            kind="key",
+            description="家门钥匙",
+            tag="K-1",
+            owner_name="王大五",
+            owner_phone="13900139000",
+        )
+        request = request_submit(
+            service_code="other",
+            description="求助",
+            beat=world.beat_a,
+            source="staff",
+            contact={"name": "赵六", "phone": "13700137000"},
+        )
+        old_data, old_index = settings.DATA_ENCRYPTION_KEY, settings.BLIND_INDEX_KEY
+        new_data, new_index = identity.new_key(), identity.new_key()
+        with override_settings(
+            DATA_ENCRYPTION_KEY=f"{new_data},{old_data}",
+            BLIND_INDEX_KEY=f"{new_index},{old_index}",
+        ):
+            call_command("rotate-keys", "--reindex")
+            out = capsys.readouterr().out
+            assert "dispute parties 1, custody items 1, requests 1" in out
+            assert "values re-encrypted 3, indexes recomputed 2" in out
+            party.refresh_from_db()
+            item.refresh_from_db()
+            request.refresh_from_db()
+            assert party.phone_index == identity.blind_index("13800138000", purpose="phone")
+            assert item.owner_phone_index == identity.blind_index("13900139000", purpose="phone")
+        with override_settings(DATA_ENCRYPTION_KEY=new_data):
+            assert identity.decrypt(party.phone_cipher, purpose="phone") == "13800138000"
+            assert identity.decrypt(item.owner_phone_cipher, purpose="phone") == "13900139000"
+            assert (
+                identity.decrypt(request.contact_phone_cipher, purpose="request_phone")
+                == "13700137000"
+            )
+
 
 # Registering a person whose ID number is already on record -------------------------------
 
