@@ -17,7 +17,6 @@ generator, so one beat's history does not move when another changes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from random import Random
 
@@ -31,12 +30,11 @@ from safecommunity.custody.models import (
     MovementAction,
 )
 from safecommunity.demo.people import person_name
+from safecommunity.demo.progress import Progress, no_progress
 from safecommunity.people.models import CareTag, CareTagKind, Resident
 from safecommunity.people.services import protect_phone
 from safecommunity.places.models import Beat
 from safecommunity.teams.models import Assignment, StaffKind
-
-Progress = Callable[[str, int, int], None]
 
 YEARS = 3
 BATCH = 2000
@@ -89,7 +87,7 @@ def _phone(rng: Random) -> str:
 def populate_custody(*, seed: int, today: date, progress: Progress | None = None) -> dict[str, int]:
     """Fill the custody register of every beat with an office for the ``YEARS`` before
     ``today``. Returns the counts written."""
-    report = progress or (lambda phase, done, total: None)
+    report = progress or no_progress
     beats = list(
         Beat.objects.filter(office__isnull=False)
         .order_by("path")

@@ -17,7 +17,6 @@ at them without a round trip).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from random import Random
@@ -27,6 +26,7 @@ from django.utils import timezone
 
 from safecommunity.accounts.models import Role, User
 from safecommunity.demo.people import person_name
+from safecommunity.demo.progress import Progress, no_progress
 from safecommunity.demo.residents import reset_sequences
 from safecommunity.disputes import workflow
 from safecommunity.disputes.models import (
@@ -47,7 +47,6 @@ from safecommunity.people.services import protect_phone
 from safecommunity.places.models import Beat, Dwelling
 from safecommunity.teams.models import Assignment, StaffKind
 
-Progress = Callable[[str, int, int], None]
 BATCH = 2000
 YEARS = 3
 # Disputes per beat per year: Tianjin's 860,000 in four years over 13.6 million residents is
@@ -145,10 +144,6 @@ class _Rows:
         self.events.clear()
 
 
-def _no_progress(phase: str, done: int, total: int) -> None:
-    """No progress to report."""
-
-
 def _pick(rng: Random, weights: dict[str, int]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
@@ -166,7 +161,7 @@ def populate_disputes(
 
     Deterministic by ``seed`` and ``today``. Returns the counts of what was written.
     """
-    report = progress or _no_progress
+    report = progress or no_progress
     tz = timezone.get_default_timezone()
     horizon = datetime.combine(today, time.min, tzinfo=tz)
     start = horizon - timedelta(days=365 * YEARS)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from random import Random
@@ -25,6 +25,7 @@ from django.utils import timezone
 from shapely.geometry import LineString
 
 from safecommunity.accounts.models import User
+from safecommunity.demo.progress import Progress, no_progress
 from safecommunity.demo.residents import Row, insert_rows
 from safecommunity.fieldwork.models import (
     Campaign,
@@ -40,7 +41,6 @@ from safecommunity.fieldwork.services import campaign_recount
 from safecommunity.places.models import Beat, Division, DivisionKind, Dwelling
 from safecommunity.teams.models import Assignment
 
-Progress = Callable[[str, int, int], None]
 BATCH = 2000
 YEARS = 3
 # Visits outside campaigns: each dwelling every year or two, besides the campaigns' visits.
@@ -72,10 +72,6 @@ TOPIC_WEIGHTS: dict[str, int] = {
 # The ended campaign reached nearly everyone; the running one, each beat its own share.
 ENDED_COVERAGE = 0.92
 RUNNING_COVERAGE = (0.15, 0.9)
-
-
-def _no_progress(phase: str, done: int, total: int) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -203,7 +199,7 @@ def populate_fieldwork(
     *, seed: int, today: date, progress: Progress | None = None
 ) -> dict[str, int]:
     """Fill the last three years before ``today`` with field work; return the counts."""
-    report = progress or _no_progress
+    report = progress or no_progress
     tz = timezone.get_default_timezone()
     end = datetime.combine(today, time.min, tzinfo=tz)
     period = _Period(start=end - timedelta(days=365 * YEARS), end=end)

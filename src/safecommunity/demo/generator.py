@@ -48,7 +48,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time as time_module
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
@@ -66,6 +66,7 @@ from safecommunity.demo.disputes import populate_disputes
 from safecommunity.demo.fieldwork import populate_fieldwork
 from safecommunity.demo.names import NamePool, chinese_number, roads, short_name
 from safecommunity.demo.people import person_name
+from safecommunity.demo.progress import Progress, no_progress
 from safecommunity.demo.residents import populate
 from safecommunity.demo.scales import CITY_CODE, CITY_NAME, DISTRICT_SEEDS, SCALES, DistrictSpec
 from safecommunity.demo.service_requests import populate_service_requests
@@ -96,7 +97,6 @@ from safecommunity.teams.models import (
     StaffKind,
 )
 
-Progress = Callable[[str, int, int], None]
 Geom: TypeAlias = Polygon | MultiPolygon
 
 DEMO_PASSWORD = "demo"  # noqa: S105  # the demo's published password, printed by `demo`
@@ -220,10 +220,6 @@ class DemoPlan:
         }
 
 
-def _no_progress(phase: str, done: int, total: int) -> None:
-    pass
-
-
 # --- planning ---------------------------------------------------------------------------------
 
 
@@ -238,7 +234,7 @@ def plan_demo_city(
     unknown scale."""
     if scale not in SCALES:
         raise DemoCityError(f"Unknown scale {scale!r}: choose one of {', '.join(SCALES)}.")
-    planner = _Planner(scale, seed, today or timezone.localdate(), progress or _no_progress)
+    planner = _Planner(scale, seed, today or timezone.localdate(), progress or no_progress)
     return planner.run()
 
 
@@ -876,7 +872,7 @@ def build_demo_city(
     demo username: the demo never mixes with real data or a previous demo. Everything is
     written in one transaction, so a failure leaves the database as it was.
     """
-    report = progress or _no_progress
+    report = progress or no_progress
     started = time_module.perf_counter()
     _refuse_non_empty()
     plan = plan_demo_city(scale=scale, seed=seed, today=today, progress=report)

@@ -7,11 +7,19 @@ line when it finishes, so logs stay readable.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TextIO, cast
 
 from django.core.management.base import OutputWrapper
 
 WIDTH = 30
+
+# The generator's progress hook: ``progress(phase, done, total)``.
+Progress = Callable[[str, int, int], None]
+
+
+def no_progress(phase: str, done: int, total: int) -> None:
+    """The hook when nobody watches."""
 
 
 class TextProgress:

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from safecommunity.demo.households import VACANT_SHARE, household
 from safecommunity.demo.identities import IdNumbers
+from safecommunity.demo.progress import Progress
 from safecommunity.people.imports.batch import RESIDENT_COLUMNS
 from safecommunity.people.models import (
     CareTag,
@@ -43,7 +44,6 @@ from safecommunity.people.names import name_keys
 from safecommunity.people.services import protect_id_number, protect_phone
 from safecommunity.places.models import Dwelling
 
-Progress = Callable[[str, int, int], None]
 Row = tuple[Any, ...]
 BATCH = 2000
 # Of the occupied dwellings, the share whose residents were verified in the last year.

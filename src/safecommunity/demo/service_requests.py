@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from random import Random
 
 from django.utils import timezone
 
 from safecommunity.demo.people import person_name
+from safecommunity.demo.progress import Progress, no_progress
 from safecommunity.people import identity
 from safecommunity.places.models import Beat, Dwelling
 from safecommunity.service_requests.models import (
@@ -42,8 +42,6 @@ from safecommunity.service_requests.services import (
     service_catalogue_ensure,
 )
 from safecommunity.teams.models import Assignment
-
-Progress = Callable[[str, int, int], None]
 
 DEMO_API_KEY = "demo-key"
 YEARS = 3
@@ -158,7 +156,7 @@ def populate_service_requests(
 ) -> dict[str, int]:
     """Fill the last three years of requests for every beat of the demo city, and make the
     Open311 key ``demo-key``. Deterministic by ``seed`` and ``today``."""
-    report = progress or (lambda phase, done, total: None)
+    report = progress or no_progress
     service_catalogue_ensure()
     services = {s.service_code: s for s in Service.objects.prefetch_related("attributes")}
     codes = [c for c in SERVICE_WEIGHTS if c in services]
