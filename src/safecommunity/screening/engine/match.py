@@ -1,0 +1,677 @@
+"""Screening a risk list against the index, and the registry against itself.
+
+A run, in order:
+
+1. The risk records are put in the index's form (``prepare``): pinyin, surname, normalised
+   address, blocking keys; each ID and phone becomes its blind index. An ID that fails its
+   checksum is repaired: every ID one substitution or one adjacent swap away that passes the
+   checksum is looked up by its blind index (about twenty per bad ID).
+2. Blocking (``candidates``): DuckDB joins the records' keys with the index's, one join per
+   rule in ``index.BLOCKING_KEYS``; a rule's block of more than ``BLOCK_CAP`` residents for
+   one record is skipped (the key says nothing there).
+3. Comparison (``model.compare_sql``): a level per field and pair. Phones whose visible
+   digits (first three, last four) are within one edit but whose blind indexes differ are
+   checked against the risk phone's one-digit-off and adjacent-swap variants consistent with
+   that difference, by blind index: the registry's phones are never decrypted.
+4. Weights: m and the prior by EM on this run's pattern histogram, u from the index, term
+   frequencies for exact and homophone names counted in the index for the names met.
+5. Per record, candidates compete: a candidate's probability is its odds over one plus the
+   sum of all its rivals' odds, so two equally good residents share the belief instead of
+   both looking certain. Bands by that probability.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from safecommunity.screening.engine import model as fs
+from safecommunity.screening.engine import names
+from safecommunity.screening.engine.index import (
+    BLOCK_CAP,
+    BLOCKING_KEYS,
+    Progress,
+    ScreeningIndex,
+    connect,
+    derive_sql,
+)
+
+FIELDS = fs.FIELDS
+BANDS = ("certain", "probable", "possible")
+# Lower bounds of each band on the per-record probability. "certain" and "probable" are the
+# engine's matches (the one fixed threshold); "possible" goes to review only.
+BAND_FLOOR = {"certain": 0.99, "probable": 0.80, "possible": 0.20}
+RISK_COLUMNS = ("rec", "name", "id_number", "phone", "birth", "gender", "address")
+MATCH_COLUMNS = (
+    "rec",
+    "rid",
+    "weight",
+    "probability",
+    "band",
+    "rank",
+    "path",
+    *(f"{f}_{part}" for f in FIELDS for part in ("level", "weight")),
+)
+# At most this many candidates per record are returned (best first).
+KEEP_PER_RECORD = 5
+
+Blind = Callable[[str, str], str]
+
+_ID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
+_CHECK = "10X98765432"
+
+
+def _check_digit(body: str) -> str:
+    return _CHECK[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
+
+
+_DIGIT_VALUE = {str(d): d for d in range(10)}
+
+
+def id_valid(number: str) -> bool:
+    if len(number) != 18 or not number[:17].isdigit():
+        return False
+    value = _DIGIT_VALUE
+    total = sum(map(operator.mul, map(value.__getitem__, number[:17]), _ID_WEIGHTS))
+    return _CHECK[total % 11] == number[17]
+
+
+def id_repairs(number: str) -> list[str]:
+    """IDs one substituted character or one adjacent swap away that pass the checksum.
+
+    Solved rather than searched: the weighted sum changes by (new − old) × weight at the
+    substituted position, so each position has at most one digit that fixes the checksum."""
+    if len(number) != 18:
+        return []
+    if number[16] == "X" and number[:16].isdigit() and number[17].isdigit():
+        swapped = number[:16] + number[17] + "X"  # the check X swapped with the last digit
+        return [swapped] if id_valid(swapped) else []
+    if not number[:17].isdigit() or number[17] not in _CHECK:
+        return []
+    digits = [int(c) for c in number[:17]]
+    total = sum(d * w for d, w in zip(digits, _ID_WEIGHTS, strict=True)) % 11
+    target = _CHECK.index(number[17])
+    found = {number[:17] + _CHECK[total]}  # the check character itself was wrong
+    for i, (d, w) in enumerate(zip(digits, _ID_WEIGHTS, strict=True)):
+        # (new - d) * w ≡ target - total (mod 11); 11 is prime, so w has an inverse.
+        new = (d + (target - total) * pow(w, -1, 11)) % 11
+        if new < 10 and new != d:
+            found.add(number[:i] + str(new) + number[i + 1 : 17] + number[17])
+    for i in range(16):
+        a, b = digits[i], digits[i + 1]
+        if a != b and (total + (b - a) * (_ID_WEIGHTS[i] - _ID_WEIGHTS[i + 1])) % 11 == target:
+            found.add(number[:i] + number[i + 1] + number[i] + number[i + 2 :])
+    if number[17].isdigit():  # the last digit and the check character swapped
+        swapped = number[:16] + number[17] + number[16]
+        if id_valid(swapped):
+            found.add(swapped)
+    found.discard(number)
+    return sorted(found)
+
+
+def phone_variants(phone: str, head: str, tail: str) -> list[str]:
+    """The risk phone's one-digit-off and adjacent-swap variants that show ``head`` and
+    ``tail`` (a resident's masked phone): only those can be that resident's number."""
+    out = []
+    n = len(phone)
+    for i in range(n):
+        for d in "0123456789":
+            if d != phone[i]:
+                out.append(phone[:i] + d + phone[i + 1 :])
+    for i in range(n - 1):
+        if phone[i] != phone[i + 1]:
+            out.append(phone[:i] + phone[i + 1] + phone[i] + phone[i + 2 :])
+    return [v for v in out if v[:3] == head and v[-4:] == tail]
+
+
+def _fold(text: str | None) -> str:
+    if not text:
+        return ""
+    return (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
+
+
+_NOT_ID_CHARACTER = re.compile(r"[^0-9X]")
+
+
+def _digits(text: str | None) -> str:
+    """Digits (and the ID's X) only: full-width forms folded, separators dropped."""
+    if not text:
+        return ""
+    if text.isascii() and text.isdigit():
+        return text
+    return _NOT_ID_CHARACTER.sub("", _fold(text).upper())
+
+
+def _key_halves(hex_key: str | None) -> tuple[int | None, int | None]:
+    if not hex_key or len(hex_key) != 32:
+        return None, None
+    return int(hex_key[:16], 16), int(hex_key[16:], 16)
+
+
+@dataclass
+class Prepared:
+    table: pa.Table  # the records in the index's form, row i = record i
+    recs: np.ndarray
+    phones: list[str | None]  # plain, for variant checks; dropped with the run
+    repaired: pa.Table  # ri, id1, id2 of repaired IDs
+    id_bad: np.ndarray
+
+
+_GENDER = {"male": 1, "m": 1, "男": 1, "female": 2, "f": 2, "女": 2}
+
+
+def _per_distinct(column: pa.ChunkedArray | pa.Array, convert: Callable[[str], Any]) -> list[Any]:
+    """``convert`` applied once per distinct value (risk lists repeat names and addresses)."""
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    values = [convert(v) if v else None for v in encoded.dictionary.to_pylist()]
+    indices = pc.fill_null(encoded.indices, len(values)).to_numpy(zero_copy_only=False)
+    return list(np.array([*values, None], dtype=object)[indices.astype(np.int64)])
+
+
+def _column(table: pa.Table, name: str, kind: pa.DataType) -> pa.ChunkedArray:
+    if name in table.column_names:
+        column = table.column(name)
+        return column if column.type == kind else column.cast(kind)
+    return pa.chunked_array([pa.nulls(table.num_rows, kind)])
+
+
+def prepare(con: Any, risk: pa.Table | Sequence[Mapping[str, Any]], blind: Blind) -> Prepared:
+    """Risk records in the index's form. Names, addresses and genders are converted once per
+    distinct value; only IDs and phones are handled row by row (their blind indexes)."""
+    table = risk if isinstance(risk, pa.Table) else pa.Table.from_pylist(list(risk))
+    n = table.num_rows
+    recs = _column(table, "rec", pa.int64()).to_numpy()
+    name = _per_distinct(_column(table, "name", pa.string()), lambda v: names.clean(_fold(v)))
+    clean_names = pa.array([v or "" for v in name], pa.string())
+    py = _per_distinct(clean_names, names.pinyin)
+    gender = _per_distinct(
+        _column(table, "gender", pa.string()), lambda v: _GENDER.get(v.strip().lower(), 0)
+    )
+    address = _per_distinct(_column(table, "address", pa.string()), lambda v: _fold(v) or None)
+    id_numbers = _column(table, "id_number", pa.string()).to_pylist()
+    id_keys = _column(table, "id_key", pa.string()).to_pylist()
+    phone_numbers = _column(table, "phone", pa.string()).to_pylist()
+    phone_keys = _column(table, "phone_key", pa.string()).to_pylist()
+    id1: list[int | None] = [None] * n
+    id2: list[int | None] = [None] * n
+    region: list[str | None] = [None] * n
+    tail: list[str | None] = [None] * n
+    ph1: list[int | None] = [None] * n
+    ph2: list[int | None] = [None] * n
+    head: list[str | None] = [None] * n
+    ph_tail: list[str | None] = [None] * n
+    phones: list[str | None] = [None] * n
+    rep_ri: list[int] = []
+    rep_1: list[int] = []
+    rep_2: list[int] = []
+    bad = np.zeros(n, bool)
+    for i in range(n):
+        number = _digits(id_numbers[i])
+        if len(number) == 18:
+            region[i], tail[i] = number[:6], number[-4:]
+            if id_valid(number):
+                id1[i], id2[i] = _key_halves(id_keys[i] or blind(number, "id"))
+            else:
+                bad[i] = True
+                for candidate in id_repairs(number):
+                    k1, k2 = _key_halves(blind(candidate, "id"))
+                    rep_ri.append(i)
+                    rep_1.append(k1 or 0)
+                    rep_2.append(k2 or 0)
+        elif id_keys[i]:
+            id1[i], id2[i] = _key_halves(id_keys[i])
+        phone = _digits(phone_numbers[i]).replace("X", "")
+        if len(phone) == 13 and phone.startswith("86"):
+            phone = phone[2:]
+        if len(phone) >= 7:
+            ph1[i], ph2[i] = _key_halves(phone_keys[i] or blind(phone, "phone"))
+            phones[i], head[i], ph_tail[i] = phone, phone[:3], phone[-4:]
+        elif phone_keys[i]:
+            ph1[i], ph2[i] = _key_halves(phone_keys[i])
+    prepared = pa.table(
+        {
+            "rec": pa.array(np.arange(n, dtype=np.int64)),
+            "name": clean_names,
+            "py": pa.array([v or "" for v in py], pa.string()),
+            "birth": _column(table, "birth", pa.date32()),
+            "gender": pa.array(gender, pa.int8()),
+            "id1": pa.array(id1, pa.uint64()),
+            "id2": pa.array(id2, pa.uint64()),
+            "id_region": pa.array(region, pa.string()),
+            "id_tail": pa.array(tail, pa.string()),
+            "ph1": pa.array(ph1, pa.uint64()),
+            "ph2": pa.array(ph2, pa.uint64()),
+            "ph_head": pa.array(head, pa.string()),
+            "ph_tail": pa.array(ph_tail, pa.string()),
+            "address": pa.array(address, pa.string()),
+            "path": pa.array([""] * n, pa.string()),
+        }
+    )
+    con.register("_risk_in", prepared)
+    try:
+        derived = con.sql(derive_sql("_risk_in", "rec") + " ORDER BY rec").to_arrow_table()
+    finally:
+        con.unregister("_risk_in")
+    repaired = pa.table(
+        {
+            "ri": pa.array(rep_ri, pa.int64()),
+            "id1": pa.array(rep_1, pa.uint64()),
+            "id2": pa.array(rep_2, pa.uint64()),
+        }
+    )
+    return Prepared(derived, recs, phones, repaired, bad)
+
+
+def candidates(
+    con: Any, index: ScreeningIndex, prepared: Prepared, keys: Sequence[str] = BLOCKING_KEYS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(record row, segment 0=base/1=delta, position, found by a repaired ID) per pair."""
+    con.register("_risk", prepared.table)
+    con.register("_rep", prepared.repaired)
+    out_ri, out_seg, out_pos, out_rep = [], [], [], []
+    try:
+        for seg, table in ((0, index.base), (1, index.delta)):
+            if table.num_rows == 0:
+                continue
+            con.register("_seg", table)
+            rules = [
+                f"""SELECT ri, pos FROM (
+                        SELECT r.rec AS ri, s.pos, count(*) OVER (PARTITION BY r.rec) AS c
+                        FROM _risk r JOIN _seg s ON r.{k} = s.{k} WHERE r.{k} IS NOT NULL)
+                    WHERE c <= {BLOCK_CAP}"""
+                for k in keys
+            ]
+            sql = f"""
+                SELECT ri, pos, bool_or(rep) AS rep FROM (
+                    SELECT ri, pos, false AS rep FROM ({" UNION ALL ".join(rules)})
+                    UNION ALL
+                    SELECT p.ri, s.pos, p.id2 = s.id2 AS rep
+                    FROM _rep p JOIN _seg s ON p.id1 = s.id1
+                ) GROUP BY ri, pos
+            """
+            found = con.sql(sql).fetchnumpy()
+            con.unregister("_seg")
+            count = len(found["ri"])
+            out_ri.append(np.asarray(found["ri"], np.int64))
+            out_pos.append(np.asarray(found["pos"], np.int64))
+            out_rep.append(np.asarray(found["rep"], bool))
+            out_seg.append(np.full(count, seg, np.int8))
+    finally:
+        con.unregister("_risk")
+        con.unregister("_rep")
+    if not out_ri:
+        empty = np.empty(0, np.int64)
+        return empty, empty.astype(np.int8), empty, empty.astype(bool)
+    ri = np.concatenate(out_ri)
+    seg_a = np.concatenate(out_seg)
+    pos = np.concatenate(out_pos)
+    rep = np.concatenate(out_rep)
+    if len(index.dead):
+        rid = index.base.column("rid").to_numpy()
+        dead = (seg_a == 0) & np.isin(rid[np.where(seg_a == 0, pos, 0)], index.dead)
+        keep = ~dead
+        ri, seg_a, pos, rep = ri[keep], seg_a[keep], pos[keep], rep[keep]
+    return ri, seg_a, pos, rep
+
+
+def _fetch(index: ScreeningIndex, seg: np.ndarray, pos: np.ndarray) -> pa.Table:
+    """Index rows by (segment, position), in the given order."""
+    if not len(pos) or not (seg == 1).any():
+        return index.base.take(pa.array(pos))
+    order = np.argsort(seg, kind="stable")
+    base_rows = index.base.take(pa.array(pos[order][seg[order] == 0]))
+    delta_rows = index.delta.take(pa.array(pos[order][seg[order] == 1]))
+    combined = pa.concat_tables([base_rows, delta_rows])
+    return combined.take(pa.array(np.argsort(order, kind="stable")))
+
+
+def _in_scope(paths: pa.ChunkedArray | pa.Array, scope: Sequence[str] | None) -> np.ndarray:
+    if scope is None:
+        return np.ones(len(paths), bool)
+    keep = np.zeros(len(paths), bool)
+    for prefix in scope:
+        if not prefix:
+            return np.ones(len(paths), bool)
+        exact = pc.equal(paths, prefix)
+        under = pc.starts_with(paths, prefix + ".")
+        keep |= np.asarray(pc.or_(exact, under).to_numpy(zero_copy_only=False), bool)
+    return keep
+
+
+def _verify_near(
+    lv: dict[str, np.ndarray],
+    undecided: np.ndarray,
+    right: pa.Table,
+    ri: np.ndarray,
+    phones: list[str | None],
+    blind: Blind,
+) -> int:
+    """Turn "different" phones into "near" where a consistent variant's blind index is the
+    resident's. Returns how many blind indexes were computed."""
+    close = np.flatnonzero(undecided)
+    if not len(close):
+        return 0
+    heads = right.column("ph_head").take(pa.array(close)).to_pylist()
+    tails = right.column("ph_tail").take(pa.array(close)).to_pylist()
+    k1 = right.column("ph1").take(pa.array(close)).to_numpy()
+    k2 = right.column("ph2").take(pa.array(close)).to_numpy()
+    cache: dict[str, str] = {}
+    computed = 0
+    for j, pair in enumerate(close):
+        phone = phones[int(ri[pair])]
+        if not phone or heads[j] is None:
+            continue
+        target = f"{int(k1[j]):016x}{int(k2[j]):016x}"
+        lv["phone_lv"][pair] = 2
+        for variant in phone_variants(phone, heads[j], tails[j]):
+            key = cache.get(variant)
+            if key is None:
+                key = cache[variant] = blind(variant, "phone")
+                computed += 1
+            if key == target:
+                lv["phone_lv"][pair] = 1
+                break
+    return computed
+
+
+def _term_weights(
+    con: Any,
+    index: ScreeningIndex,
+    right: pa.Table,
+    lv: dict[str, np.ndarray],
+    weights: dict[str, np.ndarray],
+    trained: dict[str, Any],
+) -> None:
+    """Exact and homophone names weigh by how common the name is: 张伟 agreeing says less
+    than 欧阳娜娜 agreeing (Splink's term-frequency adjustment)."""
+    n = max(index.base.num_rows, 1)
+    for level, column in ((0, "name"), (1, "pyk")):
+        rows = np.flatnonzero(lv["name_lv"] == level)
+        if not len(rows):
+            continue
+        values = right.column(column).take(pa.array(rows))
+        distinct = pa.table({"v": pc.unique(values)})
+        con.register("_tf_values", distinct)
+        con.register("_tf_base", index.base.select([column]))
+        counted = con.sql(
+            f"SELECT {column} AS v, count(*) AS n FROM _tf_base "
+            f"WHERE {column} IN (SELECT v FROM _tf_values) GROUP BY {column}"
+        ).to_arrow_table()
+        con.unregister("_tf_values")
+        con.unregister("_tf_base")
+        lookup = dict(
+            zip(counted.column("v").to_pylist(), counted.column("n").to_pylist(), strict=True)
+        )
+        freq = np.array([lookup.get(v, 1) for v in values.to_pylist()], float) / n
+        m = max(trained["m"]["name"][level], fs.M_FLOOR)
+        weights["name"][rows] = np.log2(m / np.maximum(freq, 1.0 / n))
+
+
+@dataclass
+class ScreenResult:
+    matches: pa.Table
+    stats: dict[str, Any] = field(default_factory=dict)
+    candidates: pa.Table | None = None
+
+
+def screen(
+    index: ScreeningIndex,
+    risk: pa.Table | Sequence[Mapping[str, Any]],
+    *,
+    blind: Blind,
+    scope: Sequence[str] | None = None,
+    min_band: str = "possible",
+    progress: Progress | None = None,
+    keep_candidates: bool = False,
+    train: bool = True,
+) -> ScreenResult:
+    """Match risk records (RISK_COLUMNS) against the index; see the module docstring.
+
+    ``scope``: place-path prefixes; residents outside them are never returned (None = all).
+    ``train``: re-estimate m and the prior by EM on this run (and keep them in the index)."""
+    report = progress or (lambda stage, done, total: None)
+    timings: dict[str, Any] = {}
+    clock = time.perf_counter()
+    con = connect()
+    try:
+        total = len(risk) if not isinstance(risk, pa.Table) else risk.num_rows
+        report("prepare", 0, total)
+        prepared = prepare(con, risk, blind)
+        timings["prepare_s"] = time.perf_counter() - clock
+        report("block", total, total)
+        ri, seg, pos, rep = candidates(con, index, prepared)
+        timings["block_s"] = time.perf_counter() - clock - timings["prepare_s"]
+        right = _fetch(index, seg, pos)
+        keep = _in_scope(right.column("path"), scope)
+        if not keep.all():
+            ri, seg, pos, rep = ri[keep], seg[keep], pos[keep], rep[keep]
+            right = right.filter(pa.array(keep))
+        left = prepared.table.take(pa.array(ri))
+        pairs = fs.pairs_table(left, right)
+        pairs = pairs.append_column("rep", pa.array(rep))
+        pairs = pairs.append_column("l_id_bad", pa.array(prepared.id_bad[ri]))
+        report("compare", total, total)
+        lv = fs.levels(con, pairs)
+        # Masked phones within one edit: unknown until a variant's blind index settles it,
+        # which is paid for only where it can change the answer (below).
+        close = lv["phone_close"] & (lv["phone_lv"] == 2)
+        lv["phone_lv"][close] = -1
+        timings["compare_s"] = time.perf_counter() - clock - sum(timings.values())
+        trained = fs.em(lv, index.model) if train else index.model
+        weights = fs.field_weights(lv, trained)
+        _term_weights(con, index, right, lv, weights, trained)
+        bits = _total(weights)
+        share = _share(bits, ri, total, trained) if train else trained.get("share", 0.5)
+        prior = fs.prior_bits(trained, share)
+        probability, rank = _compete(bits, ri, prior)
+        undecided = close & (rank == 1) & (probability >= 0.05) & (probability < 0.99)
+        hmacs = _verify_near(lv, undecided, right, ri, prepared.phones, blind)
+        if hmacs:
+            weights["phone"] = fs.field_weights(lv, trained)["phone"]
+            bits = _total(weights)
+            probability, rank = _compete(bits, ri, prior)
+        matches = _table(
+            lv,
+            weights,
+            bits,
+            probability,
+            rank,
+            prepared.recs[ri],
+            right,
+            min_band,
+            pair_key="rec",
+        )
+        if train:
+            trained = dict(trained, share=share)
+            index.model_save(trained)
+        timings["score_s"] = time.perf_counter() - clock - sum(timings.values())
+    finally:
+        con.close()
+    report("done", total, total)
+    stats = {
+        "records": total,
+        "pairs": len(ri),
+        "phone_variants_hashed": hmacs,
+        "repaired_id_keys": prepared.repaired.num_rows,
+        "share": round(float(trained.get("share", 0.0)), 4),
+        **{k: round(v, 4) for k, v in timings.items()},
+        "seconds": round(time.perf_counter() - clock, 4),
+    }
+    found = None
+    if keep_candidates:
+        found = pa.table(
+            {
+                "rec": pa.array(prepared.recs[ri]),
+                "rid": right.column("rid"),
+            }
+        )
+    return ScreenResult(matches=matches, stats=stats, candidates=found)
+
+
+def _compete(bits: np.ndarray, group: np.ndarray, prior: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per group (a risk record), candidates compete for the one resident it can be:
+    p_j = o_j / (1 + Σ_k o_k), o = 2^(bits + prior). Returns (probability, rank)."""
+    total = bits + prior
+    odds = np.exp2(np.clip(total, -1000, 1000))
+    order = np.lexsort((-total, group))
+    rank = np.zeros(len(group), np.int64)
+    group_sum = np.zeros(len(group))
+    if len(order):
+        g_sorted = group[order]
+        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+        lengths = np.diff(np.r_[starts, len(order)])
+        group_sum[order] = np.repeat(np.add.reduceat(odds[order], starts), lengths)
+        rank[order] = np.arange(len(order)) - np.repeat(starts, lengths) + 1
+    return odds / (1.0 + group_sum), rank
+
+
+def _share(bits: np.ndarray, group: np.ndarray, records: int, model: dict[str, Any]) -> float:
+    """The share of records that are residents at all, by EM on the records' posteriors
+    (it sets the prior: a list of outsiders must not look like residents)."""
+    share = float(model.get("share", fs.SHARE_START))
+    for _ in range(20):
+        probability, _rank = _compete(bits, group, fs.prior_bits(model, share))
+        fresh = float(probability.sum()) / max(records, 1)
+        fresh = min(max(fresh, 1e-4), 1 - 1e-4)
+        if abs(fresh - share) < 1e-4:
+            return fresh
+        share = fresh
+    return share
+
+
+def _total(weights: dict[str, np.ndarray]) -> np.ndarray:
+    total = np.zeros(len(weights[FIELDS[0]]))
+    for f in FIELDS:
+        total += weights[f]
+    return total
+
+
+def _table(
+    lv: dict[str, np.ndarray],
+    weights: dict[str, np.ndarray],
+    bits: np.ndarray,
+    probability: np.ndarray,
+    rank: np.ndarray,
+    group_ids: np.ndarray,
+    right: pa.Table,
+    min_band: str,
+    *,
+    pair_key: str,
+) -> pa.Table:
+    keep = (probability >= BAND_FLOOR[min_band]) & (rank <= KEEP_PER_RECORD)
+    idx = np.flatnonzero(keep)
+    band = np.where(
+        probability[idx] >= BAND_FLOOR["certain"],
+        "certain",
+        np.where(probability[idx] >= BAND_FLOOR["probable"], "probable", "possible"),
+    )
+    columns: dict[str, Any] = {
+        pair_key: pa.array(group_ids[idx]),
+        "rid": right.column("rid").take(pa.array(idx)),
+        "weight": pa.array(bits[idx]),
+        "probability": pa.array(probability[idx]),
+        "band": pa.array(band.tolist(), pa.string()),
+        "rank": pa.array(rank[idx].astype(np.int16)),
+        "path": right.column("path").take(pa.array(idx)),
+    }
+    for f in FIELDS:
+        labels = np.array(["missing", *fs.LEVELS[f]], dtype=object)
+        columns[f"{f}_level"] = pa.array(labels[lv[f"{f}_lv"][idx].astype(np.int64) + 1].tolist())
+        columns[f"{f}_weight"] = pa.array(weights[f][idx])
+    return pa.table(columns).sort_by([(pair_key, "ascending"), ("rank", "ascending")])
+
+
+DUPLICATE_SHARE = 0.01
+# Deduplication blocks more tightly: every rule is a self-join of the whole registry.
+DEDUP_KEYS = (
+    "hash(pyk, birth)",
+    "ph1",
+    "hash(name, addr_block)",
+    "hash(id_region, id_tail, birth, sur_py)",
+)
+
+
+def deduplicate(
+    index: ScreeningIndex,
+    *,
+    scope: Sequence[str] | None = None,
+    min_band: str = "probable",
+    progress: Progress | None = None,
+) -> pa.Table:
+    """Pairs of residents that may be one person (``rid`` < ``other``), by the same
+    comparisons and the model the screening runs trained. A pair is returned when either
+    side is in ``scope``; who may merge it is the caller's decision."""
+    report = progress or (lambda stage, done, total: None)
+    con = connect()
+    try:
+        table = index.live_base()
+        if index.delta.num_rows:
+            table = pa.concat_tables([table, index.delta])
+        table = table.drop_columns(["pos"]).append_column(
+            "pos", pa.array(np.arange(table.num_rows, dtype=np.int64))
+        )
+        report("block", 0, len(DEDUP_KEYS))
+        con.register("_reg", table)
+        rules = [
+            f"""SELECT a, b FROM (
+                    SELECT pos, k, count(*) OVER (PARTITION BY k) AS c FROM (
+                        SELECT pos, {k} AS k FROM _reg WHERE {k} IS NOT NULL))
+                    AS x(a, k, c)
+                JOIN (SELECT pos AS b, {k} AS k FROM _reg WHERE {k} IS NOT NULL) y USING (k)
+                WHERE a < b AND c <= 50"""
+            for k in DEDUP_KEYS
+        ]
+        found = con.sql(f"SELECT DISTINCT a, b FROM ({' UNION ALL '.join(rules)})").fetchnumpy()
+        con.unregister("_reg")
+        a = np.asarray(found["a"], np.int64)
+        b = np.asarray(found["b"], np.int64)
+        report("compare", len(DEDUP_KEYS), len(DEDUP_KEYS))
+        left = table.take(pa.array(a))
+        right = table.take(pa.array(b))
+        scoped = _in_scope(left.column("path"), scope) | _in_scope(right.column("path"), scope)
+        if not scoped.all():
+            a, b = a[scoped], b[scoped]
+            left, right = left.filter(pa.array(scoped)), right.filter(pa.array(scoped))
+        pairs = fs.pairs_table(left, right)
+        pairs = pairs.append_column("rep", pa.array(np.zeros(len(a), bool)))
+        pairs = pairs.append_column("l_id_bad", pa.array(np.zeros(len(a), bool)))
+        lv = fs.levels(con, pairs)
+        # Without either phone in clear, "close" masked phones cannot be checked: unknown.
+        lv["phone_lv"][lv["phone_close"] & (lv["phone_lv"] == 2)] = -1
+        weights = fs.field_weights(lv, index.model)
+        _term_weights(con, index, right, lv, weights, index.model)
+    finally:
+        con.close()
+    pair_ids = np.arange(len(a), dtype=np.int64)
+    bits = _total(weights)
+    # One resident in a hundred registered twice: the prior that a pair is one person.
+    probability, rank = _compete(bits, pair_ids, fs.prior_bits(index.model, DUPLICATE_SHARE))
+    scored = _table(
+        lv, weights, bits, probability, rank, pair_ids, right, min_band, pair_key="pair"
+    )
+    picked = scored.column("pair").to_numpy()
+    out = scored.drop_columns(["pair", "rank"])
+    out = out.rename_columns(["other" if c == "rid" else c for c in out.column_names])
+    out = out.rename_columns(["other_path" if c == "path" else c for c in out.column_names])
+    out = out.add_column(0, "rid", left.column("rid").take(pa.array(picked)))
+    out = out.append_column("path", left.column("path").take(pa.array(picked)))
+    report("done", len(DEDUP_KEYS), len(DEDUP_KEYS))
+    return out
+
+
+def risk_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Plain dicts with exactly RISK_COLUMNS (missing ones None), for callers that build
+    records one by one."""
+    return [{k: r.get(k) for k in (*RISK_COLUMNS, "id_key", "phone_key")} for r in records]

@@ -1,0 +1,71 @@
+"""Chinese names as the engine compares them: characters, toneless pinyin, the surname, and
+a "fuzzy" pinyin that forgives the confusions of typing by ear (zh/z, ch/c, sh/s, -ng/-n,
+l/n). Traditional characters read like their simplified forms (偉 and 伟 are both "wei"), so
+a name typed in either script agrees at the homophone level at least."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+
+COMPOUND_SURNAMES = frozenset(
+    {
+        "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
+        "司徒", "夏侯", "轩辕", "令狐", "宇文", "澹台", "歐陽", "諸葛", "司馬",
+    }
+)  # fmt: skip
+
+# The surname reading, where pypinyin would read the character as a common word.
+SURNAME_READINGS = {
+    "曾": "zeng", "单": "shan", "解": "xie", "区": "ou", "仇": "qiu", "朴": "piao",
+    "查": "zha", "盖": "ge", "缪": "miao", "覃": "qin", "种": "chong", "乐": "yue",
+    "尉": "yu", "长": "chang", "秘": "bi", "员": "yun", "翟": "zhai", "召": "shao",
+    "单于": "chanyu", "葛": "ge", "沈": "shen", "石": "shi", "柏": "bai", "薄": "bo",
+}  # fmt: skip
+
+_NOT_LETTERS = re.compile(r"[^a-z]")
+_SPACES = re.compile(r"[\s·•.\-]+")
+
+
+def clean(name: str | None) -> str:
+    """The name without spaces and middle dots (少数民族 names: 阿依古丽·买买提)."""
+    return _SPACES.sub("", name or "").strip()
+
+
+def surname(name: str) -> str:
+    return name[:2] if name[:2] in COMPOUND_SURNAMES else name[:1]
+
+
+@lru_cache(maxsize=1 << 20)
+def pinyin(name: str) -> str:
+    """Toneless pinyin, one syllable per character, separated by spaces ("zhang wei"). Latin
+    letters pass through lower-cased, one word per syllable."""
+    name = clean(name)
+    if not name:
+        return ""
+    if name.isascii():
+        return " ".join(w for w in _NOT_LETTERS.sub(" ", name.lower()).split() if w)
+    head = surname(name)
+    syllables = [SURNAME_READINGS[head]] if head in SURNAME_READINGS else []
+    rest = name[len(head) :] if syllables else name
+    syllables += lazy_pinyin(rest, style=Style.NORMAL, errors="ignore")
+    return " ".join(s for s in (_NOT_LETTERS.sub("", s.lower()) for s in syllables) if s)
+
+
+_FUZZY = [
+    (re.compile(r"\b([zcs])h"), r"\1"),  # zh ch sh → z c s
+    (re.compile(r"ng\b"), "n"),  # -ng → -n (ying/yin, feng/fen)
+    (re.compile(r"\bl"), "n"),  # l → n
+    (re.compile(r"\bh(?=u)"), "f"),  # hu → fu (southern)
+]
+
+
+@lru_cache(maxsize=1 << 20)
+def fuzzy(pinyin_text: str) -> str:
+    """The pinyin with the usual confusions folded, syllables kept apart by spaces."""
+    text = pinyin_text
+    for pattern, repl in _FUZZY:
+        text = pattern.sub(repl, text)
+    return text
