@@ -28,7 +28,6 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -38,6 +37,8 @@ import pyarrow.compute as pc
 from safecommunity.screening.engine import model as fs
 from safecommunity.screening.engine import names
 from safecommunity.screening.engine.index import (
+    ADDRESS_BLOCK,
+    ADDRESS_PREFIX,
     BLOCK_CAP,
     BLOCKING_KEYS,
     Progress,
@@ -116,7 +117,21 @@ def id_repairs(number: str) -> list[str]:
         if id_valid(swapped):
             found.add(swapped)
     found.discard(number)
-    return sorted(found)
+    return sorted(f for f in found if _plausible(f))
+
+
+# Province-level codes (the first two digits of every region code).
+_PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
+    "61 62 63 64 65 71 81 82".split()
+)
+
+
+def _plausible(number: str) -> bool:
+    """A province that exists and a calendar-shaped birth date: a repair that fails either
+    cannot be anyone's ID, so its blind index is not worth computing."""
+    month, day = int(number[10:12]), int(number[12:14])
+    return number[:2] in _PROVINCES and 1 <= month <= 12 and 1 <= day <= 31
 
 
 def phone_variants(phone: str, head: str, tail: str) -> list[str]:
@@ -163,7 +178,7 @@ class Prepared:
     table: pa.Table  # the records in the index's form, row i = record i
     recs: np.ndarray
     phones: list[str | None]  # plain, for variant checks; dropped with the run
-    repaired: pa.Table  # ri, id1, id2 of repaired IDs
+    repaired: pa.Table  # ri, key: blind indexes of the repairs of IDs that failed checksum
     id_bad: np.ndarray
 
 
@@ -199,47 +214,46 @@ def prepare(con: Any, risk: pa.Table | Sequence[Mapping[str, Any]], blind: Blind
     gender = _per_distinct(
         _column(table, "gender", pa.string()), lambda v: _GENDER.get(v.strip().lower(), 0)
     )
+    gender = [g or 0 for g in gender]
     address = _per_distinct(_column(table, "address", pa.string()), lambda v: _fold(v) or None)
     id_numbers = _column(table, "id_number", pa.string()).to_pylist()
     id_keys = _column(table, "id_key", pa.string()).to_pylist()
     phone_numbers = _column(table, "phone", pa.string()).to_pylist()
     phone_keys = _column(table, "phone_key", pa.string()).to_pylist()
-    id1: list[int | None] = [None] * n
-    id2: list[int | None] = [None] * n
-    region: list[str | None] = [None] * n
-    tail: list[str | None] = [None] * n
-    ph1: list[int | None] = [None] * n
-    ph2: list[int | None] = [None] * n
-    head: list[str | None] = [None] * n
-    ph_tail: list[str | None] = [None] * n
+    births = _column(table, "birth", pa.date32()).to_pylist()
+    id_hex: list[str | None] = [None] * n
+    phone_hex: list[str | None] = [None] * n
+    masked: list[str | None] = [None] * n
     phones: list[str | None] = [None] * n
     rep_ri: list[int] = []
-    rep_1: list[int] = []
-    rep_2: list[int] = []
+    rep_key: list[str] = []
     bad = np.zeros(n, bool)
     for i in range(n):
         number = _digits(id_numbers[i])
         if len(number) == 18:
-            region[i], tail[i] = number[:6], number[-4:]
             if id_valid(number):
-                id1[i], id2[i] = _key_halves(id_keys[i] or blind(number, "id"))
+                id_hex[i] = id_keys[i] or blind(number, "id")
             else:
                 bad[i] = True
-                for candidate in id_repairs(number):
-                    k1, k2 = _key_halves(blind(candidate, "id"))
+                candidates = id_repairs(number)
+                stated = births[i]
+                if stated is not None and number[6:14] == stated.strftime("%Y%m%d"):
+                    # The birth date agrees with the record's: the wrong digit is elsewhere.
+                    candidates = [c for c in candidates if c[6:14] == number[6:14]]
+                for candidate in candidates:
                     rep_ri.append(i)
-                    rep_1.append(k1 or 0)
-                    rep_2.append(k2 or 0)
+                    rep_key.append(blind(candidate, "id"))
         elif id_keys[i]:
-            id1[i], id2[i] = _key_halves(id_keys[i])
+            id_hex[i] = id_keys[i]
         phone = _digits(phone_numbers[i]).replace("X", "")
         if len(phone) == 13 and phone.startswith("86"):
             phone = phone[2:]
         if len(phone) >= 7:
-            ph1[i], ph2[i] = _key_halves(phone_keys[i] or blind(phone, "phone"))
-            phones[i], head[i], ph_tail[i] = phone, phone[:3], phone[-4:]
+            phone_hex[i] = phone_keys[i] or blind(phone, "phone")
+            phones[i] = phone
+            masked[i] = phone[:3] + "****" + phone[-4:]
         elif phone_keys[i]:
-            ph1[i], ph2[i] = _key_halves(phone_keys[i])
+            phone_hex[i] = phone_keys[i]
     prepared = pa.table(
         {
             "rec": pa.array(np.arange(n, dtype=np.int64)),
@@ -247,30 +261,23 @@ def prepare(con: Any, risk: pa.Table | Sequence[Mapping[str, Any]], blind: Blind
             "py": pa.array([v or "" for v in py], pa.string()),
             "birth": _column(table, "birth", pa.date32()),
             "gender": pa.array(gender, pa.int8()),
-            "id1": pa.array(id1, pa.uint64()),
-            "id2": pa.array(id2, pa.uint64()),
-            "id_region": pa.array(region, pa.string()),
-            "id_tail": pa.array(tail, pa.string()),
-            "ph1": pa.array(ph1, pa.uint64()),
-            "ph2": pa.array(ph2, pa.uint64()),
-            "ph_head": pa.array(head, pa.string()),
-            "ph_tail": pa.array(ph_tail, pa.string()),
+            "id_key": pa.array(id_hex, pa.string()),
+            "phone_key": pa.array(phone_hex, pa.string()),
+            "phone_masked": pa.array(masked, pa.string()),
             "address": pa.array(address, pa.string()),
             "path": pa.array([""] * n, pa.string()),
         }
     )
     con.register("_risk_in", prepared)
     try:
-        derived = con.sql(derive_sql("_risk_in", "rec") + " ORDER BY rec").to_arrow_table()
+        derived = con.sql(
+            f"""SELECT *, regexp_replace(coalesce(address, ''), '{ADDRESS_PREFIX}', '') AS addr,
+                    coalesce({ADDRESS_BLOCK.format(a="address")}, '') AS block
+                FROM ({derive_sql("_risk_in", "rec")}) ORDER BY rec"""
+        ).to_arrow_table()
     finally:
         con.unregister("_risk_in")
-    repaired = pa.table(
-        {
-            "ri": pa.array(rep_ri, pa.int64()),
-            "id1": pa.array(rep_1, pa.uint64()),
-            "id2": pa.array(rep_2, pa.uint64()),
-        }
-    )
+    repaired = pa.table({"ri": pa.array(rep_ri, pa.int64()), "key": pa.array(rep_key, pa.string())})
     return Prepared(derived, recs, phones, repaired, bad)
 
 
@@ -297,8 +304,8 @@ def candidates(
                 SELECT ri, pos, bool_or(rep) AS rep FROM (
                     SELECT ri, pos, false AS rep FROM ({" UNION ALL ".join(rules)})
                     UNION ALL
-                    SELECT p.ri, s.pos, p.id2 = s.id2 AS rep
-                    FROM _rep p JOIN _seg s ON p.id1 = s.id1
+                    SELECT p.ri, s.pos, true AS rep
+                    FROM (SELECT ri, hash(key) AS id1 FROM _rep) p JOIN _seg s ON p.id1 = s.id1
                 ) GROUP BY ri, pos
             """
             found = con.sql(sql).fetchnumpy()
@@ -351,6 +358,7 @@ def _in_scope(paths: pa.ChunkedArray | pa.Array, scope: Sequence[str] | None) ->
 
 
 def _verify_near(
+    con: Any,
     lv: dict[str, np.ndarray],
     undecided: np.ndarray,
     right: pa.Table,
@@ -358,32 +366,36 @@ def _verify_near(
     phones: list[str | None],
     blind: Blind,
 ) -> int:
-    """Turn "different" phones into "near" where a consistent variant's blind index is the
-    resident's. Returns how many blind indexes were computed."""
+    """Settle undecided close phones: "near" where one of the risk phone's variants that
+    show the resident's visible digits has the resident's blind index, else "different".
+    Returns how many blind indexes were computed."""
     close = np.flatnonzero(undecided)
     if not len(close):
         return 0
-    heads = right.column("ph_head").take(pa.array(close)).to_pylist()
-    tails = right.column("ph_tail").take(pa.array(close)).to_pylist()
-    k1 = right.column("ph1").take(pa.array(close)).to_numpy()
-    k2 = right.column("ph2").take(pa.array(close)).to_numpy()
+    masks = right.column("phone_masked").take(pa.array(close)).to_pylist()
+    owner: list[int] = []
+    keys: list[str] = []
     cache: dict[str, str] = {}
-    computed = 0
     for j, pair in enumerate(close):
-        phone = phones[int(ri[pair])]
-        if not phone or heads[j] is None:
-            continue
-        target = f"{int(k1[j]):016x}{int(k2[j]):016x}"
+        phone, mask = phones[int(ri[pair])], masks[j]
         lv["phone_lv"][pair] = 2
-        for variant in phone_variants(phone, heads[j], tails[j]):
-            key = cache.get(variant)
-            if key is None:
-                key = cache[variant] = blind(variant, "phone")
-                computed += 1
-            if key == target:
-                lv["phone_lv"][pair] = 1
-                break
-    return computed
+        if not phone or not mask:
+            continue
+        for variant in phone_variants(phone, mask[:3], mask[-4:]):
+            if variant not in cache:
+                cache[variant] = blind(variant, "phone")
+            owner.append(j)
+            keys.append(cache[variant])
+    if keys:
+        # Residents' phones are kept as DuckDB's hash of the blind index: hash the variants'.
+        con.register("_variants", pa.table({"j": pa.array(owner), "key": pa.array(keys)}))
+        hashed = con.sql("SELECT j, hash(key) AS h FROM _variants").fetchnumpy()
+        con.unregister("_variants")
+        targets = right.column("ph1").take(pa.array(close)).to_numpy(zero_copy_only=False)
+        owners = np.asarray(hashed["j"], np.int64)
+        hit = np.asarray(hashed["h"], np.uint64) == targets[owners]
+        lv["phone_lv"][close[np.unique(owners[hit])]] = 1
+    return len(cache)
 
 
 def _term_weights(
@@ -397,7 +409,7 @@ def _term_weights(
     """Exact and homophone names weigh by how common the name is: 张伟 agreeing says less
     than 欧阳娜娜 agreeing (Splink's term-frequency adjustment)."""
     n = max(index.base.num_rows, 1)
-    for level, column in ((0, "name"), (1, "pyk")):
+    for level, column in ((0, "name"), (1, "py")):
         rows = np.flatnonzero(lv["name_lv"] == level)
         if not len(rows):
             continue
@@ -472,16 +484,17 @@ def screen(
         trained = fs.em(lv, index.model) if train else index.model
         weights = fs.field_weights(lv, trained)
         _term_weights(con, index, right, lv, weights, trained)
-        bits = _total(weights)
-        share = _share(bits, ri, total, trained) if train else trained.get("share", 0.5)
+        groups = _Groups(_total(weights), ri)
+        share = _share(groups, total, trained) if train else float(trained.get("share", 0.5))
         prior = fs.prior_bits(trained, share)
-        probability, rank = _compete(bits, ri, prior)
-        undecided = close & (rank == 1) & (probability >= 0.05) & (probability < 0.99)
-        hmacs = _verify_near(lv, undecided, right, ri, prepared.phones, blind)
+        probability = groups.probability(prior)
+        undecided = close & (groups.rank == 1) & (probability >= 0.05) & (probability < 0.99)
+        hmacs = _verify_near(con, lv, undecided, right, ri, prepared.phones, blind)
         if hmacs:
             weights["phone"] = fs.field_weights(lv, trained)["phone"]
-            bits = _total(weights)
-            probability, rank = _compete(bits, ri, prior)
+            groups = _Groups(_total(weights), ri)
+            probability = groups.probability(prior)
+        bits, rank = groups.bits, groups.rank
         matches = _table(
             lv,
             weights,
@@ -520,32 +533,39 @@ def screen(
     return ScreenResult(matches=matches, stats=stats, candidates=found)
 
 
-def _compete(bits: np.ndarray, group: np.ndarray, prior: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per group (a risk record), candidates compete for the one resident it can be:
-    p_j = o_j / (1 + Σ_k o_k), o = 2^(bits + prior). Returns (probability, rank)."""
-    total = bits + prior
-    odds = np.exp2(np.clip(total, -1000, 1000))
-    order = np.lexsort((-total, group))
-    rank = np.zeros(len(group), np.int64)
-    group_sum = np.zeros(len(group))
-    if len(order):
-        g_sorted = group[order]
-        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
-        lengths = np.diff(np.r_[starts, len(order)])
-        group_sum[order] = np.repeat(np.add.reduceat(odds[order], starts), lengths)
-        rank[order] = np.arange(len(order)) - np.repeat(starts, lengths) + 1
-    return odds / (1.0 + group_sum), rank
+class _Groups:
+    """Candidates grouped by record, best first: computed once, reused for every prior."""
+
+    def __init__(self, bits: np.ndarray, group: np.ndarray) -> None:
+        self.bits = bits
+        self.order = np.lexsort((-bits, group))
+        self.rank = np.zeros(len(group), np.int64)
+        if len(self.order):
+            g_sorted = group[self.order]
+            self.starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+            self.lengths = np.diff(np.r_[self.starts, len(self.order)])
+            within = np.arange(len(self.order)) - np.repeat(self.starts, self.lengths)
+            self.rank[self.order] = within + 1
+
+    def probability(self, prior: float) -> np.ndarray:
+        """p_j = o_j / (1 + Σ_k o_k) within each record, o = 2^(bits + prior): candidates
+        compete for the one resident a record can be."""
+        odds = np.exp2(np.clip(self.bits + prior, -1000, 1000))
+        group_sum = np.zeros(len(odds))
+        if len(self.order):
+            sums = np.add.reduceat(odds[self.order], self.starts)
+            group_sum[self.order] = np.repeat(sums, self.lengths)
+        return np.asarray(odds / (1.0 + group_sum))
 
 
-def _share(bits: np.ndarray, group: np.ndarray, records: int, model: dict[str, Any]) -> float:
+def _share(groups: _Groups, records: int, model: dict[str, Any]) -> float:
     """The share of records that are residents at all, by EM on the records' posteriors
     (it sets the prior: a list of outsiders must not look like residents)."""
     share = float(model.get("share", fs.SHARE_START))
-    for _ in range(20):
-        probability, _rank = _compete(bits, group, fs.prior_bits(model, share))
-        fresh = float(probability.sum()) / max(records, 1)
-        fresh = min(max(fresh, 1e-4), 1 - 1e-4)
-        if abs(fresh - share) < 1e-4:
+    for _ in range(30):
+        probability = groups.probability(fs.prior_bits(model, share))
+        fresh = min(max(float(probability.sum()) / max(records, 1), 1e-4), 1 - 1e-4)
+        if abs(fresh - share) < 1e-5:
             return fresh
         share = fresh
     return share
@@ -596,10 +616,9 @@ def _table(
 DUPLICATE_SHARE = 0.01
 # Deduplication blocks more tightly: every rule is a self-join of the whole registry.
 DEDUP_KEYS = (
-    "hash(pyk, birth)",
+    "hash(py, birth)",
     "ph1",
-    "hash(name, addr_block)",
-    "hash(id_region, id_tail, birth, sur_py)",
+    f"hash(name, {ADDRESS_BLOCK.format(a='address')})",
 )
 
 
@@ -655,9 +674,10 @@ def deduplicate(
     finally:
         con.close()
     pair_ids = np.arange(len(a), dtype=np.int64)
-    bits = _total(weights)
+    groups = _Groups(_total(weights), pair_ids)
     # One resident in a hundred registered twice: the prior that a pair is one person.
-    probability, rank = _compete(bits, pair_ids, fs.prior_bits(index.model, DUPLICATE_SHARE))
+    probability = groups.probability(fs.prior_bits(index.model, DUPLICATE_SHARE))
+    bits, rank = groups.bits, groups.rank
     scored = _table(
         lv, weights, bits, probability, rank, pair_ids, right, min_band, pair_key="pair"
     )

@@ -55,26 +55,35 @@ _FUZZY = (
 def compare_sql(pairs: str) -> str:
     """Comparison levels of a relation of pairs with ``l_*`` (risk record, or the first
     resident) and ``r_*`` (resident) columns, plus ``rep`` (the pair was found by a repaired
-    ID) and ``l_id_bad`` (the risk ID failed its checksum)."""
-    fz_l = _FUZZY.format(x="l_py")
-    fz_r = _FUZZY.format(x="r_py")
+    ID) and ``l_id_bad`` (the risk ID failed its checksum).
+
+    ``l_addr`` is the left address without city and district (``prepare`` strips it once
+    per record): a registry address, always written whole, agrees when it ends with it."""
+    from safecommunity.screening.engine.index import ADDRESS_BLOCK, SURNAME_PY
+
+    sur = {s: SURNAME_PY.format(name=f"{s}_name", py=f"{s}_py") for s in ("l", "r")}
+    fz = {s: "replace(" + _FUZZY.format(x=f"{s}_py") + ", ' ', '')" for s in ("l", "r")}
     return f"""
+    WITH p AS (
+        SELECT *, replace(l_py, ' ', '') AS l_pyk, replace(r_py, ' ', '') AS r_pyk,
+            {sur["l"]} AS l_sur_py, {sur["r"]} AS r_sur_py,
+            coalesce({ADDRESS_BLOCK.format(a="r_address")}, '') AS r_block
+        FROM {pairs})
     SELECT
         CASE WHEN rep THEN 1
              WHEN l_id_bad OR l_id1 IS NULL OR r_id1 IS NULL THEN -1
-             WHEN l_id1 = r_id1 AND l_id2 = r_id2 THEN 0
+             WHEN l_id1 = r_id1 THEN 0
              ELSE 2 END::TINYINT AS id_lv,
         CASE WHEN l_ph1 IS NULL OR r_ph1 IS NULL THEN -1
-             WHEN l_ph1 = r_ph1 AND l_ph2 = r_ph2 THEN 0
+             WHEN l_ph1 = r_ph1 THEN 0
              ELSE 2 END::TINYINT AS phone_lv,
-        (l_ph1 IS NOT NULL AND r_ph1 IS NOT NULL AND l_ph1 <> r_ph1
-            AND damerau_levenshtein(l_ph_head || l_ph_tail, r_ph_head || r_ph_tail) <= 1)
-            AS phone_close,
+        coalesce(l_ph1 <> r_ph1 AND damerau_levenshtein(
+            left(l_phone_masked, 3) || right(l_phone_masked, 4),
+            left(r_phone_masked, 3) || right(r_phone_masked, 4)) <= 1, false) AS phone_close,
         CASE WHEN l_name = '' OR r_name = '' THEN -1
              WHEN l_name = r_name THEN 0
              WHEN l_pyk = r_pyk THEN 1
-             WHEN replace({fz_l}, ' ', '') = replace({fz_r}, ' ', '')
-                  OR jaro_winkler_similarity(l_pyk, r_pyk) >= 0.94 THEN 2
+             WHEN jaro_winkler_similarity(l_pyk, r_pyk) >= 0.94 OR {fz["l"]} = {fz["r"]} THEN 2
              WHEN l_sur_py = r_sur_py AND length(l_name) = length(r_name)
                   AND damerau_levenshtein(l_name, r_name) <= 1 THEN 3
              WHEN l_sur_py = r_sur_py THEN 4
@@ -86,42 +95,46 @@ def compare_sql(pairs: str) -> str:
              WHEN damerau_levenshtein(strftime(l_birth, '%Y%m%d'),
                                       strftime(r_birth, '%Y%m%d')) <= 1 THEN 2
              ELSE 3 END::TINYINT AS birth_lv,
-        CASE WHEN l_gender = 0 OR r_gender = 0 THEN -1
+        CASE WHEN coalesce(l_gender, 0) = 0 OR coalesce(r_gender, 0) = 0 THEN -1
              WHEN l_gender = r_gender THEN 0 ELSE 1 END::TINYINT AS gender_lv,
-        CASE WHEN l_addr = '' OR r_addr = '' THEN -1
-             WHEN l_addr = r_addr THEN 0
-             WHEN jaro_winkler_similarity(l_addr, r_addr) >= 0.92 THEN 1
-             WHEN l_addr_block <> '' AND l_addr_block = r_addr_block THEN 2
+        CASE WHEN coalesce(l_addr, '') = '' OR coalesce(r_address, '') = '' THEN -1
+             WHEN l_address = r_address OR ends_with(r_address, l_addr) THEN 0
+             WHEN jaro_winkler_similarity(l_addr, right(r_address, length(l_addr))) >= 0.92
+                  THEN 1
+             WHEN l_block <> '' AND l_block = r_block THEN 2
              ELSE 3 END::TINYINT AS address_lv
-    FROM {pairs}
+    FROM p
     """
 
 
-SIDE_COLUMNS = (
-    "name",
-    "py",
-    "pyk",
-    "sur_py",
-    "birth",
-    "gender",
-    "id1",
-    "id2",
-    "ph1",
-    "ph2",
-    "ph_head",
-    "ph_tail",
-    "addr",
-    "addr_block",
-)
+SIDE_COLUMNS = ("name", "py", "birth", "gender", "id1", "ph1", "phone_masked", "address")
 
 
 def pairs_table(left: pa.Table, right: pa.Table) -> pa.Table:
-    """Two aligned tables of the same length, side by side with ``l_``/``r_`` prefixes."""
+    """Two aligned tables of the same length, side by side with ``l_``/``r_`` prefixes. The
+    left side's ``addr`` and ``block`` (address without city and district, and its
+    compound) are its own when it has them (risk records), else its whole address."""
     columns: dict[str, Any] = {}
     for name in SIDE_COLUMNS:
         columns[f"l_{name}"] = left.column(name)
         columns[f"r_{name}"] = right.column(name)
+    names = left.column_names
+    columns["l_addr"] = left.column("addr") if "addr" in names else left.column("address")
+    columns["l_block"] = left.column("block") if "block" in names else _blocks(left)
     return pa.table(columns)
+
+
+def _blocks(table: pa.Table) -> pa.Array:
+    from safecommunity.screening.engine.index import ADDRESS_BLOCK, connect
+
+    con = connect()
+    rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
+    con.register("_side", table.select(["address"]).append_column("_row", rows))
+    found = con.sql(
+        f"SELECT coalesce({ADDRESS_BLOCK.format(a='address')}, '') AS b FROM _side ORDER BY _row"
+    ).to_arrow_table()
+    con.close()
+    return found.column("b")
 
 
 def levels(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> dict[str, np.ndarray]:

@@ -38,20 +38,30 @@ def surname(name: str) -> str:
     return name[:2] if name[:2] in COMPOUND_SURNAMES else name[:1]
 
 
-@lru_cache(maxsize=1 << 20)
+@lru_cache(maxsize=65536)
+def reading(character: str) -> str:
+    """A character's usual toneless reading ("" for one pypinyin does not know)."""
+    found = lazy_pinyin(character, style=Style.NORMAL, errors="ignore")
+    return _NOT_LETTERS.sub("", found[0].lower()) if found else ""
+
+
 def pinyin(name: str) -> str:
-    """Toneless pinyin, one syllable per character, separated by spaces ("zhang wei"). Latin
-    letters pass through lower-cased, one word per syllable."""
+    """Toneless pinyin, one syllable per character, separated by spaces ("zhang wei").
+
+    Character by character, not by pypinyin's phrase context: the index and every risk list
+    must read a name the same way, and a per-character table makes that cheap (a million
+    names a second). The surname takes its surname reading (曾 zeng, 单 shan). Latin letters
+    pass through lower-cased, one word per syllable."""
+    if name.isascii():
+        return " ".join(_NOT_LETTERS.sub(" ", name.lower()).split())
     name = clean(name)
     if not name:
         return ""
-    if name.isascii():
-        return " ".join(w for w in _NOT_LETTERS.sub(" ", name.lower()).split() if w)
     head = surname(name)
     syllables = [SURNAME_READINGS[head]] if head in SURNAME_READINGS else []
     rest = name[len(head) :] if syllables else name
-    syllables += lazy_pinyin(rest, style=Style.NORMAL, errors="ignore")
-    return " ".join(s for s in (_NOT_LETTERS.sub("", s.lower()) for s in syllables) if s)
+    syllables += [reading(c) for c in rest]
+    return " ".join(s for s in syllables if s)
 
 
 _FUZZY = [

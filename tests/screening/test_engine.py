@@ -1,0 +1,396 @@
+"""The matching engine on its own (no Django): a small generated registry, risk records that
+carry the errors the issue names, and what must come out."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from safecommunity.screening.engine import (
+    FIELDS,
+    MATCH_COLUMNS,
+    ScreeningIndex,
+    deduplicate,
+    names,
+    screen,
+)
+from safecommunity.screening.engine.match import (
+    _check_digit,
+    id_repairs,
+    id_valid,
+    phone_variants,
+)
+
+KEY = b"engine-tests-blind-index-key-32b"
+
+
+def blind(value: str, purpose: str) -> str:
+    # The registry's blind index: HMAC-SHA256(key, "purpose:value"), 128 bits in hex.
+    return hmac.new(KEY, f"{purpose}:{value}".encode(), hashlib.sha256).digest()[:16].hex()
+
+
+def make_id(region: str, birth: date, sequence: int) -> str:
+    body = f"{region}{birth:%Y%m%d}{sequence:03d}"
+    return body + _check_digit(body)
+
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董"
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚英华玉兰红建国文斌辉鹏飞宇浩然晨阳博涵萱诺欣怡轩琪瑶"
+)
+
+
+def population(n: int = 3000, seed: int = 7) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    people = []
+    for rid in range(1, n + 1):
+        birth = date(1940, 1, 1) + timedelta(days=rng.randrange(25_000))
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+        people.append(
+            {
+                "rid": rid,
+                "name": name,
+                "birth": birth,
+                "gender": "male" if rid % 2 else "female",
+                "id_number": make_id("120101", birth, rid % 1000) if rid % 10 else None,
+                "phone": f"13{rng.randrange(10**9):09d}",
+                "address": f"天津市和平区劝业场街道长兴里{rid % 50 + 1}号楼{rid % 6 + 1}门{100 + rid % 30}",
+                "path": f"12.01.{rid % 3:02d}",
+            }
+        )
+    return people
+
+
+def registry_rows(people: list[dict[str, object]]) -> pa.Table:
+    """What the registry holds: blind indexes and masked forms, never the numbers."""
+
+    def masked_id(number: object) -> str | None:
+        return f"{number}"[:6] + "*" * 8 + f"{number}"[-4:] if number else None
+
+    return pa.table(
+        {
+            "rid": [p["rid"] for p in people],
+            "name": [p["name"] for p in people],
+            "pinyin": [None] * len(people),
+            "birth": pa.array([p["birth"] for p in people], pa.date32()),
+            "gender": [p["gender"] for p in people],
+            "id_key": [
+                blind(str(p["id_number"]), "id") if p["id_number"] else None for p in people
+            ],
+            "id_masked": [masked_id(p["id_number"]) for p in people],
+            "phone_key": [blind(str(p["phone"]), "phone") for p in people],
+            "phone_masked": [f"{p['phone']}"[:3] + "****" + f"{p['phone']}"[-4:] for p in people],
+            "address": [p["address"] for p in people],
+            "path": [p["path"] for p in people],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def people() -> list[dict[str, object]]:
+    return population()
+
+
+@pytest.fixture(scope="module")
+def index(people: list[dict[str, object]], tmp_path_factory: pytest.TempPathFactory):
+    built = ScreeningIndex.build(registry_rows(people), path=tmp_path_factory.mktemp("idx") / "i")
+    yield built
+    built.close()
+
+
+def best(result_matches: pa.Table, rec: int) -> dict[str, object] | None:
+    rows = [m for m in result_matches.to_pylist() if m["rec"] == rec and m["rank"] == 1]
+    return rows[0] if rows else None
+
+
+def record(person: dict[str, object], rec: int, **changes: object) -> dict[str, object]:
+    base = {
+        "rec": rec,
+        "name": person["name"],
+        "id_number": person["id_number"],
+        "phone": person["phone"],
+        "birth": person["birth"],
+        "gender": person["gender"],
+        "address": person["address"],
+    }
+    base.update(changes)
+    return base
+
+
+# --- ID repair and phone variants ------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(
+    body=st.text("0123456789", min_size=17, max_size=17),
+    position=st.integers(0, 17),
+    digit=st.sampled_from("0123456789X"),
+)
+def test_every_one_character_error_in_an_id_is_repaired(body: str, position: int, digit: str):
+    good = body + _check_digit(body)
+    wrong = good[:position] + (digit if position == 17 else digit.replace("X", "0"))
+    wrong += good[position + 1 :]
+    if wrong == good:
+        return
+    assert not id_valid(wrong)  # MOD 11-2 catches every single substitution
+    if good[:2] in {"11", "12", "13", "31", "44"} and 1 <= int(good[10:12]) <= 12:
+        if 1 <= int(good[12:14]) <= 31:
+            assert good in id_repairs(wrong)
+
+
+@settings(max_examples=300)
+@given(body=st.text("0123456789", min_size=17, max_size=17), position=st.integers(0, 16))
+def test_every_adjacent_swap_in_an_id_is_repaired(body: str, position: int):
+    body = "12" + body[2:10] + "0615" + body[14:]  # a real province and a calendar date
+    good = body + _check_digit(body)
+    swapped = good[:position] + good[position + 1] + good[position] + good[position + 2 :]
+    if swapped == good:
+        return
+    assert not id_valid(swapped)
+    assert good in id_repairs(swapped)
+
+
+def test_repairs_only_propose_ids_that_pass_the_checksum():
+    wrong = make_id("120101", date(1985, 3, 12), 11)[:-1] + "0"
+    repairs = id_repairs(wrong)
+    assert repairs and all(id_valid(r) for r in repairs)
+    assert wrong not in repairs
+
+
+def test_phone_variants_are_one_edit_away_and_show_the_residents_visible_digits():
+    variants = phone_variants("13812345678", "138", "5678")
+    assert "13812305678" in variants  # a digit wrong in the hidden middle
+    assert "13812435678" in variants  # two hidden digits swapped
+    assert all(v[:3] == "138" and v[-4:] == "5678" for v in variants)
+    assert len(variants) == 4 * 9 + 3  # hidden substitutions + swaps inside the middle
+    assert phone_variants("13812345678", "138", "5679") == ["13812345679"]
+
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def test_traditional_characters_read_like_simplified():
+    assert names.pinyin("張偉") == names.pinyin("张伟") == "zhang wei"
+
+
+def test_surnames_take_their_surname_reading():
+    assert names.pinyin("曾伟").split()[0] == "zeng"
+    assert names.pinyin("单静").split()[0] == "shan"
+    assert names.surname("欧阳娜娜") == "欧阳"
+
+
+def test_latin_names_pass_through_as_words():
+    assert names.pinyin("Mary-Ann Smith") == "mary ann smith"
+
+
+def test_fuzzy_pinyin_forgives_typing_by_ear():
+    assert names.fuzzy("zhang jing") == names.fuzzy("zang jin")
+    assert names.fuzzy("liu") == names.fuzzy("niu")
+
+
+# --- screening -------------------------------------------------------------------------------
+
+
+def test_an_exact_id_is_certain_and_explained(index, people):
+    person = people[10]
+    result = screen(index, [record(person, 1, name=None, phone=None, address=None)], blind=blind)
+    top = best(result.matches, 1)
+    assert top is not None and top["rid"] == person["rid"]
+    assert top["band"] == "certain"
+    assert top["id_level"] == "exact" and top["id_weight"] > 10
+    assert set(result.matches.column_names) == set(MATCH_COLUMNS)
+    # The fields' contributions and the prior add up to the weight.
+    assert sum(top[f"{f}_weight"] for f in FIELDS) != pytest.approx(0)
+
+
+def test_a_mistyped_id_is_repaired_and_found(index, people):
+    person = people[21]
+    number = str(person["id_number"])
+    wrong = number[:15] + str((int(number[15]) + 3) % 10) + number[16:]
+    result = screen(index, [record(person, 1, id_number=wrong, phone=None)], blind=blind)
+    top = best(result.matches, 1)
+    assert top is not None and top["rid"] == person["rid"]
+    assert top["id_level"] == "repaired"
+    assert result.stats["repaired_id_keys"] >= 1
+
+
+def test_homophones_and_traditional_script_agree_by_pinyin(index, people):
+    person = next(p for p in people if str(p["name"]).endswith("伟") and p["id_number"])
+    homophone = str(person["name"])[:-1] + "玮"
+    traditional = str(person["name"]).replace("张", "張").replace("伟", "偉")
+    rows = [
+        record(person, 1, name=homophone, id_number=None, phone=None),
+        record(person, 2, name=traditional, id_number=None, phone=None),
+    ]
+    result = screen(index, rows, blind=blind)
+    for rec in (1, 2):
+        top = best(result.matches, rec)
+        assert top is not None and top["rid"] == person["rid"], rec
+        assert top["name_level"] == "homophone"
+        assert top["band"] in ("certain", "probable")
+
+
+def test_full_width_digits_are_folded(index, people):
+    person = people[33]
+    wide = str.maketrans("0123456789", "０１２３４５６７８９")
+    rows = [
+        record(
+            person,
+            1,
+            name=None,
+            id_number=str(person["id_number"]).translate(wide),
+            phone=str(person["phone"]).translate(wide),
+        )
+    ]
+    top = best(screen(index, rows, blind=blind).matches, 1)
+    assert top is not None and top["rid"] == person["rid"]
+    assert top["id_level"] == "exact" and top["phone_level"] == "exact"
+
+
+def test_swapped_day_and_month_count_as_a_near_agreement(index, people):
+    person = next(
+        p for p in people if 1 <= p["birth"].day <= 12 and p["birth"].day != p["birth"].month
+    )  # type: ignore[union-attr]
+    birth: date = person["birth"]  # type: ignore[assignment]
+    swapped = date(birth.year, birth.day, birth.month)
+    rows = [record(person, 1, birth=swapped, id_number=None)]
+    top = best(screen(index, rows, blind=blind).matches, 1)
+    assert top is not None and top["rid"] == person["rid"]
+    assert top["birth_level"] == "swapped"
+
+
+def test_a_phone_one_digit_off_is_checked_by_blind_index_when_it_decides(index, people):
+    person = next(p for p in people if p["id_number"] is None)
+    phone = str(person["phone"])
+    wrong = phone[:5] + str((int(phone[5]) + 1) % 10) + phone[6:]
+    # Nothing else decisive: a common-ish name, no birth date, no address.
+    rows = [record(person, 1, phone=wrong, birth=None, address=None, gender=None)]
+    result = screen(index, rows, blind=blind)
+    top = best(result.matches, 1)
+    assert top is not None and top["rid"] == person["rid"]
+    assert top["phone_level"] == "near"
+    assert result.stats["phone_variants_hashed"] >= 1
+
+
+def test_someone_not_in_the_registry_is_not_matched(index):
+    stranger = {
+        "rec": 1,
+        "name": "欧阳娜娜",
+        "id_number": make_id("110101", date(2000, 9, 15), 321),
+        "phone": "19900001111",
+        "birth": date(2000, 9, 15),
+        "gender": "female",
+        "address": "北京市东城区东华门街道某胡同1号",
+    }
+    result = screen(index, [stranger], blind=blind)
+    assert not [m for m in result.matches.to_pylist() if m["band"] != "possible"]
+
+
+def test_scope_keeps_residents_outside_it_out(index, people):
+    person = next(p for p in people if p["path"] == "12.01.01" and p["id_number"])
+    rows = [record(person, 1)]
+    inside = screen(index, rows, blind=blind, scope=["12.01.01"])
+    outside = screen(index, rows, blind=blind, scope=["12.01.02"])
+    assert best(inside.matches, 1)["rid"] == person["rid"]  # type: ignore[index]
+    assert person["rid"] not in outside.matches.column("rid").to_pylist()
+    assert set(outside.matches.column("path").to_pylist()) <= {"12.01.02"}
+
+
+def test_an_empty_list_gives_no_matches(index):
+    result = screen(index, [], blind=blind)
+    assert result.matches.num_rows == 0
+    assert result.stats["records"] == 0
+
+
+def test_a_record_with_nothing_to_match_on_gives_no_matches(index):
+    empty = {"rec": 1, "name": None, "id_number": None, "phone": None, "birth": None}
+    assert screen(index, [empty], blind=blind).matches.num_rows == 0
+
+
+def test_candidates_show_what_reached_scoring(index, people):
+    person = people[40]
+    result = screen(index, [record(person, 7)], blind=blind, keep_candidates=True)
+    assert result.candidates is not None
+    assert (7, person["rid"]) in set(
+        zip(
+            result.candidates.column("rec").to_pylist(), result.candidates.column("rid").to_pylist()
+        )
+    )
+
+
+def test_training_learns_m_from_the_run(people, tmp_path: Path):
+    # A list big enough for EM: 600 residents with their IDs plus errors elsewhere.
+    built = ScreeningIndex.build(registry_rows(people), path=tmp_path / "i")
+    before = built.model["m"]["name"][:]
+    rows = [record(p, i, name=str(p["name"])[:-1] + "玮") for i, p in enumerate(people[:700])]
+    screen(built, rows, blind=blind)
+    after = ScreeningIndex.open(tmp_path / "i").model
+    assert after["m"]["name"] != before  # kept for the next run
+    assert 0.5 < after["share"] <= 1.0
+
+
+# --- keeping the index current ---------------------------------------------------------------
+
+
+def test_upsert_and_delete_keep_the_index_current(people, tmp_path: Path):
+    built = ScreeningIndex.build(registry_rows(people[:100]), path=tmp_path / "i")
+    newcomer = people[200]
+    rows = [record(newcomer, 1)]
+    assert best(screen(built, rows, blind=blind).matches, 1) is None or (
+        best(screen(built, rows, blind=blind).matches, 1)["rid"] != newcomer["rid"]  # type: ignore[index]
+    )
+    built.upsert(registry_rows([newcomer]))
+    assert len(built) == 101
+    assert best(screen(built, rows, blind=blind).matches, 1)["rid"] == newcomer["rid"]  # type: ignore[index]
+    # A resident who changed: the old version must not answer any more.
+    moved = dict(people[5], path="12.01.02", address="天津市河西区友谊路街道梅江花园1号楼1门101")
+    built.upsert(registry_rows([moved]))
+    top = best(screen(built, [record(moved, 2)], blind=blind).matches, 2)
+    assert top is not None and top["path"] == "12.01.02"
+    built.delete([newcomer["rid"]])  # type: ignore[list-item]
+    reopened = ScreeningIndex.open(tmp_path / "i")
+    assert len(reopened) == 100
+    assert (
+        newcomer["rid"] not in screen(reopened, rows, blind=blind).matches.column("rid").to_pylist()
+    )
+    reopened.compact()
+    assert len(ScreeningIndex.open(tmp_path / "i")) == 100
+
+
+def test_the_index_holds_no_id_or_phone_number(people, tmp_path: Path):
+    ScreeningIndex.build(registry_rows(people[:50]), path=tmp_path / "i")
+    stored = b"".join(f.read_bytes() for f in (tmp_path / "i").iterdir())
+    for person in people[:50]:
+        if person["id_number"]:
+            assert str(person["id_number"]).encode() not in stored
+        assert str(person["phone"]).encode() not in stored
+
+
+# --- deduplication ---------------------------------------------------------------------------
+
+
+def test_deduplicate_finds_a_person_registered_twice(people, tmp_path: Path):
+    twice = dict(people[7], rid=90_001, id_number=None)
+    twins = [
+        dict(
+            people[8],
+            rid=90_002,
+            id_number=make_id("120101", people[8]["birth"], 998),  # type: ignore[arg-type]
+            phone="13900000000",
+        ),
+    ]
+    built = ScreeningIndex.build(registry_rows([*people[:50], twice, *twins]), path=tmp_path / "i")
+    pairs = deduplicate(built, min_band="probable").to_pylist()
+    found = {(p["rid"], p["other"]) for p in pairs}
+    assert (people[7]["rid"], 90_001) in found
+    # Same name, birth and address but different ID numbers and phones: two people.
+    assert (people[8]["rid"], 90_002) not in found
+    assert all(p["rid"] < p["other"] for p in pairs)
