@@ -5,9 +5,11 @@ On disk it is a folder of Arrow IPC files, memory-mapped when opened (nothing is
 copied, so opening an index of 14 million residents is instant and its pages are shared with
 the operating system's cache):
 
-- ``base.arrow``: every resident as of the last build, with the derived columns the engine
-  compares (pinyin, surname, normalised address, the blind indexes folded to integers) and
-  one 64-bit blocking key per blocking rule, hashed by DuckDB;
+- ``base.arrow``: every resident as of the last build, in chunks of ``CHUNK`` rows: name
+  and pinyin, birth date, gender, the blind indexes folded to 64-bit hashes, the phone's seven
+  visible digits, hashes of the address and of its compound, the place as a number into
+  ``paths.arrow``, and one 64-bit key per blocking rule. About 120 bytes a resident: 1.7 GB
+  for 14 million, written batch by batch, never held whole;
 - ``delta.arrow`` + ``dead.npy``: residents written since the build (``upsert``) and the
   residents of ``base`` they replace or that were deleted. A run probes both and drops dead
   rows; ``compact`` folds the delta back into the base;
@@ -27,7 +29,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +76,12 @@ BLOCK_CAP = 500
 
 # What the index keeps per resident; strings are the caller's own columns, unchanged.
 STORED = (
-    "rid", "name", "py", "birth", "gender", "id1", "ph1", "phone_masked", "address", "path",
-    "k_py_year", "k_sur_birth", "k_py_addr", "k_mask",
+    "rid", "name", "py", "birth", "gender", "id1", "ph1", "ph_vis", "addr_h", "block_h",
+    "path_id", "k_py_year", "k_sur_birth", "k_py_addr", "k_mask",
 )  # fmt: skip
+# Rows per chunk of the base file: positions split into (chunk, offset) with shifts.
+CHUNK_BITS = 20
+CHUNK = 1 << CHUNK_BITS
 
 _COMPOUND = ", ".join(f"'{s}'" for s in sorted(names.COMPOUND_SURNAMES))
 SURNAME_PY = (
@@ -85,10 +90,10 @@ SURNAME_PY = (
     "ELSE split_part({py}, ' ', 1) END"
 )
 # The compound of an address: the last four characters before its first digit (…长兴里 of
-# 天津市和平区劝业场街道长兴里12号楼), the same whether or not city and district were written.
+# 天津市和平区劝业场街道长兴里12号楼), the same whether or not city and district were written;
+# the address itself compares as that compound and everything from the first digit on.
 ADDRESS_BLOCK = "right(regexp_extract({a}, '^[^0-9]+'), 4)"
-# Standard addresses start with city and district; lists often leave them out.
-ADDRESS_PREFIX = r"^(.{1,7}?(市|省|自治区))?(.{1,7}?(区|县))?"
+ADDRESS_TAIL = "regexp_extract({a}, '[0-9].*$')"
 
 
 def derive_sql(source: str, id_column: str) -> str:
@@ -98,20 +103,24 @@ def derive_sql(source: str, id_column: str) -> str:
     half the memory of the 128 bits, and a chance collision in 14 million is ~10⁻¹²."""
     sur_py = SURNAME_PY.format(name="name", py="py")
     block = ADDRESS_BLOCK.format(a="address")
+    tail = ADDRESS_TAIL.format(a="address")
     return f"""
     WITH s AS (
         SELECT *, replace(coalesce(py, ''), ' ', '') AS pyk, {sur_py} AS sur_py,
-            left(phone_masked, 3) AS ph_head, right(phone_masked, 4) AS ph_tail
+            left(phone_masked, 3) AS ph_head, right(phone_masked, 4) AS ph_tail,
+            coalesce({block}, '') AS block
         FROM {source}
     )
     SELECT {id_column}, name, py, birth, gender,
         CASE WHEN id_key IS NOT NULL THEN hash(id_key) END AS id1,
         CASE WHEN phone_key IS NOT NULL THEN hash(phone_key) END AS ph1,
-        phone_masked, address, path,
+        TRY_CAST(ph_head || ph_tail AS UINTEGER) AS ph_vis,
+        CASE WHEN address IS NOT NULL THEN hash(block, {tail}) END AS addr_h,
+        CASE WHEN address IS NOT NULL AND block <> '' THEN hash(block) END AS block_h,
         CASE WHEN pyk <> '' AND birth IS NOT NULL THEN hash(pyk, year(birth)) END AS k_py_year,
         CASE WHEN sur_py <> '' AND birth IS NOT NULL THEN hash(sur_py, birth) END
             AS k_sur_birth,
-        CASE WHEN pyk <> '' AND address IS NOT NULL THEN hash(pyk, {block}) END AS k_py_addr,
+        CASE WHEN pyk <> '' AND block <> '' THEN hash(pyk, block) END AS k_py_addr,
         CASE WHEN length(phone_masked) >= 7 AND sur_py <> ''
             THEN hash(ph_head, ph_tail, sur_py) END AS k_mask
     FROM s
@@ -163,10 +172,19 @@ def _as_batches(rows: pa.Table | Iterable[pa.Table] | str | Path) -> Iterator[pa
         parquet = pq.ParquetFile(rows)
         present = set(parquet.schema_arrow.names)
         columns = [c for c in REGISTRY_COLUMNS if c in present]
-        for batch in parquet.iter_batches(batch_size=1_000_000, columns=columns):
+        for batch in parquet.iter_batches(batch_size=CHUNK, columns=columns):
             yield pa.Table.from_batches([batch])
     else:
         yield from rows
+
+
+def _regions(batch: pa.Table) -> set[str]:
+    """The region codes (first six digits) of the batch's masked ID numbers: public
+    administrative codes, kept so that ID repairs skip regions where nobody was born."""
+    if "id_masked" not in batch.column_names:
+        return set()
+    heads = pc.utf8_slice_codeunits(batch.column("id_masked").cast(pa.string()), 0, 6)
+    return {h for h in pc.unique(heads).to_pylist() if h and len(h) == 6 and h.isdigit()}
 
 
 def _complete(batch: pa.Table) -> pa.Table:
@@ -186,10 +204,61 @@ def _complete(batch: pa.Table) -> pa.Table:
     return batch
 
 
-_COMPUTED = ("birth", "gender", "id1", "ph1", "k_py_year", "k_sur_birth", "k_py_addr", "k_mask")
+_COMPUTED = (
+    "birth",
+    "gender",
+    "id1",
+    "ph1",
+    "ph_vis",
+    "addr_h",
+    "block_h",
+    "k_py_year",
+    "k_sur_birth",
+    "k_py_addr",
+    "k_mask",
+)
 
 
-def derive_registry(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> pa.Table:
+class Paths:
+    """Place paths as small numbers: 14 million residents live in ~5,000 grids."""
+
+    def __init__(self, known: list[str] | None = None) -> None:
+        self.values: list[str] = list(known or [])
+        self.ids = {v: i for i, v in enumerate(self.values)}
+
+    def encode(self, column: pa.ChunkedArray | pa.Array) -> pa.Array:
+        encoded = pc.dictionary_encode(pc.fill_null(column, ""))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        local = encoded.dictionary.to_pylist()
+        for value in local:
+            if value not in self.ids:
+                self.ids[value] = len(self.values)
+                self.values.append(value)
+        mapping = np.array([self.ids[v] for v in local], np.int32)
+        indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return pa.array(mapping[indices] if len(mapping) else np.zeros(0, np.int32))
+
+    def table(self) -> pa.Table:
+        return pa.table({"path": pa.array(self.values, pa.string())})
+
+    def within(self, scope: Sequence[str] | None) -> np.ndarray | None:
+        """The ids of paths under any of the scope's prefixes (None: everything)."""
+        if scope is None or any(not prefix for prefix in scope):
+            return None
+        return np.array(
+            [
+                i
+                for i, path in enumerate(self.values)
+                if any(path == p or path.startswith(p + ".") for p in scope)
+            ],
+            np.int32,
+        )
+
+
+def derive_registry(
+    con: duckdb.DuckDBPyConnection, batch: pa.Table, paths: Paths | None = None
+) -> pa.Table:
     """The stored columns for a batch of registry rows. DuckDB computes the numbers; the
     strings are the batch's own arrays (converting strings out of DuckDB cost more than all
     the hashing)."""
@@ -204,30 +273,123 @@ def derive_registry(con: duckdb.DuckDBPyConnection, batch: pa.Table) -> pa.Table
         ).to_arrow_table()
     finally:
         con.unregister("_registry_in")
-    masked = batch.column("phone_masked").cast(pa.string())
     columns = {
         "rid": batch.column("rid").cast(pa.int64()),
         "name": pc.fill_null(batch.column("name").cast(pa.string()), ""),
         "py": pc.fill_null(batch.column("py").cast(pa.string()), ""),
-        "phone_masked": pc.if_else(pc.greater_equal(pc.utf8_length(masked), 7), masked, None),
-        "address": batch.column("address").cast(pa.string()),
-        "path": pc.fill_null(batch.column("path").cast(pa.string()), ""),
+        "path_id": (paths or Paths()).encode(batch.column("path").cast(pa.string())),
     }
     columns.update({c: numbers.column(c) for c in _COMPUTED})
     return pa.table({c: columns[c] for c in STORED})
 
 
+def _derived(
+    con: duckdb.DuckDBPyConnection,
+    rows: pa.Table | Iterable[pa.Table] | str | Path,
+    paths: Paths,
+    regions: set[str],
+) -> Iterator[pa.Table]:
+    for batch in _rechunk(_as_batches(rows)):
+        regions.update(_regions(batch))
+        yield derive_registry(con, batch, paths)
+
+
+def _parquet_chunks(
+    con: duckdb.DuckDBPyConnection, file: Path, paths: Paths, regions: set[str]
+) -> Iterator[pa.Table] | None:
+    """Derived chunks straight from a Parquet file with every REGISTRY_COLUMN and pinyin
+    filled in: DuckDB reads and hashes the numbers in parallel, skipping to each chunk's
+    row groups, and pyarrow reads only the few string columns kept as they are. None when
+    the file lacks something (then it goes the general way)."""
+    parquet = pq.ParquetFile(file)
+    if set(REGISTRY_COLUMNS) - set(parquet.schema_arrow.names):
+        return None
+    source = f"read_parquet('{file.as_posix()}', file_row_number = true)"
+    if "'" in file.as_posix():
+        return None
+    ((missing_pinyin,),) = con.sql(f"SELECT count(*) FROM {source} WHERE pinyin IS NULL").fetchall()
+    if missing_pinyin:
+        return None
+    found = con.sql(f"SELECT DISTINCT left(id_masked, 6) FROM {source}").fetchall()
+    regions.update(r for (r,) in found if r and len(r) == 6 and r.isdigit())
+
+    def chunks() -> Iterator[pa.Table]:
+        strings = _rechunk(
+            pa.Table.from_batches([b])
+            for b in parquet.iter_batches(
+                batch_size=CHUNK, columns=["rid", "name", "pinyin", "path"]
+            )
+        )
+        start = 0
+        for kept in strings:
+            stop = start + kept.num_rows
+            rows = f"""(SELECT * RENAME (pinyin AS py) FROM {source}
+                        WHERE file_row_number >= {start} AND file_row_number < {stop})"""
+            sql = derive_sql(f"({_registry_sql(rows)})", "file_row_number")
+            numbers = con.sql(
+                f"SELECT {', '.join(_COMPUTED)} FROM ({sql}) ORDER BY file_row_number"
+            ).to_arrow_table()
+            columns = {
+                "rid": kept.column("rid").cast(pa.int64()),
+                "name": pc.fill_null(kept.column("name").cast(pa.string()), ""),
+                "py": kept.column("pinyin").cast(pa.string()),
+                "path_id": paths.encode(kept.column("path").cast(pa.string())),
+            }
+            columns.update({c: numbers.column(c) for c in _COMPUTED})
+            yield pa.table({c: columns[c] for c in STORED})
+            start = stop
+
+    return chunks()
+
+
 def _write(table: pa.Table, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        # One chunk per column: taking rows by position is fastest from contiguous arrays.
-        writer.write_table(table.combine_chunks(), max_chunksize=max(table.num_rows, 1))
+        writer.write_table(table, max_chunksize=CHUNK)
     tmp.replace(path)
 
 
 def _read(path: Path) -> pa.Table:
     source = pa.memory_map(str(path), "r")
     return pa.ipc.open_file(source).read_all()
+
+
+def _rechunk(batches: Iterable[pa.Table]) -> Iterator[pa.Table]:
+    """Tables of exactly ``CHUNK`` rows (the last may be shorter), whatever came in."""
+    held: list[pa.Table] = []
+    count = 0
+    for batch in batches:
+        held.append(batch)
+        count += batch.num_rows
+        while count >= CHUNK:
+            joined = pa.concat_tables(held)
+            yield joined.slice(0, CHUNK)
+            rest = joined.slice(CHUNK)
+            held, count = [rest], rest.num_rows
+    if count:
+        yield pa.concat_tables(held)
+
+
+def take_rows(table: pa.Table, positions: np.ndarray, columns: Sequence[str]) -> pa.Table:
+    """Rows by position from a table stored in ``CHUNK``-row chunks, in the order asked.
+
+    Arrow's own take on a chunked string column first concatenates every chunk (1.7 GB at
+    14 million residents); here each chunk is taken from on its own."""
+    picked = table.select(list(columns))
+    if picked.num_rows <= CHUNK or not len(positions):
+        return picked.combine_chunks().take(pa.array(positions, pa.int64()))
+    order = np.argsort(positions, kind="stable")
+    ordered = positions[order]
+    chunk_of = ordered >> CHUNK_BITS
+    bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
+    parts = []
+    batches = picked.to_batches()
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        chunk = int(chunk_of[start])
+        offsets = ordered[start:stop] - (chunk << CHUNK_BITS)
+        parts.append(pa.Table.from_batches([batches[chunk].take(pa.array(offsets))]))
+    gathered = pa.concat_tables(parts).combine_chunks()
+    return gathered.take(pa.array(np.argsort(order, kind="stable")))
 
 
 class ScreeningIndex:
@@ -241,6 +403,8 @@ class ScreeningIndex:
         self.delta = _read(delta_file) if delta_file.exists() else self.base.schema.empty_table()
         dead_file = folder / "dead.npy"
         self.dead = np.load(dead_file) if dead_file.exists() else np.empty(0, np.int64)
+        self.paths = Paths(_read(folder / "paths.arrow").column("path").to_pylist())
+        self.regions = frozenset(json.loads((folder / "regions.json").read_text()))
         self.model: dict[str, Any] = json.loads((folder / "model.json").read_text())
         meta_file = folder / "meta.json"
         self.meta: dict[str, str] = json.loads(meta_file.read_text()) if meta_file.exists() else {}
@@ -257,7 +421,8 @@ class ScreeningIndex:
         threads: int | None = None,
     ) -> ScreeningIndex:
         """Build an index from registry rows (see REGISTRY_COLUMNS) into ``path`` (a folder,
-        replaced whole when the build succeeds; a temporary folder when None)."""
+        replaced whole when the build succeeds; a temporary folder when None). Streams: one
+        chunk of rows is in memory at a time."""
         from safecommunity.screening.engine import model
 
         target = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="screen-"))
@@ -265,23 +430,43 @@ class ScreeningIndex:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         con = connect(threads)
-        parts = []
+        paths = Paths()
+        regions: set[str] = set()
         done = 0
-        for batch in _as_batches(rows):
-            parts.append(derive_registry(con, batch))
-            done += batch.num_rows
-            if progress:
-                progress("index", done, 0)
-        if not parts:
-            parts.append(derive_registry(con, _empty_registry()))
-        base = pa.concat_tables(parts)
-        del parts
-        base = base.append_column("pos", pa.array(np.arange(base.num_rows, dtype=np.int32)))
-        _write(base, work / "base.arrow")
+        writer = None
+        sink = pa.OSFile(str(work / "base.arrow"), "wb")
+        fast = (
+            _parquet_chunks(con, Path(rows), paths, regions)
+            if isinstance(rows, str | Path)
+            else None
+        )
+        derived_chunks = fast if fast is not None else _derived(con, rows, paths, regions)
+        try:
+            for derived in derived_chunks:
+                positions = np.arange(done, done + derived.num_rows, dtype=np.int32)
+                derived = derived.append_column("pos", pa.array(positions))
+                if writer is None:
+                    writer = pa.ipc.new_file(sink, derived.schema)
+                writer.write_table(derived, max_chunksize=CHUNK)
+                done += derived.num_rows
+                if progress:
+                    progress("index", done, 0)
+            if writer is None:
+                empty = derive_registry(con, _empty_registry(), paths)
+                empty = empty.append_column("pos", pa.array([], pa.int32()))
+                writer = pa.ipc.new_file(sink, empty.schema)
+                writer.write_table(empty)
+        finally:
+            if writer is not None:
+                writer.close()
+            sink.close()
+        _write(paths.table(), work / "paths.arrow")
+        (work / "regions.json").write_text(json.dumps(sorted(regions)))
         base = _read(work / "base.arrow")
         (work / "model.json").write_text(json.dumps(model.train_u(con, base)))
         (work / "meta.json").write_text("{}")
         con.close()
+        del base
         if target.exists():
             shutil.rmtree(target)
         work.rename(target)
@@ -299,15 +484,18 @@ class ScreeningIndex:
     def upsert(self, rows: pa.Table) -> None:
         """Write residents (REGISTRY_COLUMNS) added or changed since the build."""
         con = connect()
-        fresh = derive_registry(con, rows)
+        fresh = derive_registry(con, rows, self.paths)
         con.close()
+        added = _regions(rows) - self.regions
+        if added:
+            self.regions = self.regions | added
+            (self.folder / "regions.json").write_text(json.dumps(sorted(self.regions)))
         fresh = fresh.append_column("pos", pa.nulls(fresh.num_rows, pa.int32()))
         rids = fresh.column("rid")
         keep = pc.invert(pc.is_in(self.delta.column("rid"), value_set=rids))
         self.delta = pa.concat_tables([self.delta.filter(keep), fresh.cast(self.base.schema)])
         self._bury(rids.to_numpy())
-        self._renumber_delta()
-        self.delta = _read(self.folder / "delta.arrow")
+        self._save_delta()
 
     def delete(self, rids: Iterable[int]) -> None:
         gone = np.fromiter(rids, np.int64)
@@ -316,15 +504,15 @@ class ScreeningIndex:
         keep = pc.invert(pc.is_in(self.delta.column("rid"), value_set=pa.array(gone)))
         self.delta = self.delta.filter(keep)
         self._bury(gone)
-        self._renumber_delta()
-        self.delta = _read(self.folder / "delta.arrow")
+        self._save_delta()
 
-    def _renumber_delta(self) -> None:
+    def _save_delta(self) -> None:
         # A delta row's ``pos`` is its row in the delta: the run fetches by position.
         index = self.delta.column_names.index("pos")
         positions = pa.array(np.arange(self.delta.num_rows, dtype=np.int32))
-        self.delta = self.delta.set_column(index, "pos", positions)
+        self.delta = self.delta.set_column(index, "pos", positions).combine_chunks()
         _write(self.delta, self.folder / "delta.arrow")
+        _write(self.paths.table(), self.folder / "paths.arrow")
         self.delta = _read(self.folder / "delta.arrow")
 
     def _bury(self, rids: np.ndarray) -> None:
@@ -332,11 +520,32 @@ class ScreeningIndex:
         np.save(self.folder / "dead.npy", self.dead)
 
     def compact(self) -> None:
-        """Fold the delta into the base (statistics are kept from the last build)."""
-        merged = pa.concat_tables([self.live_base(), self.delta]).drop_columns(["pos"])
-        positions = pa.array(np.arange(merged.num_rows, dtype=np.int32))
-        merged = merged.append_column("pos", positions)
-        _write(merged, self.folder / "base.arrow")
+        """Fold the delta into the base, chunk by chunk (u and m are kept from the build)."""
+
+        def live() -> Iterator[pa.Table]:
+            dead = pa.array(self.dead)
+            for batch in self.base.to_batches():
+                table = pa.Table.from_batches([batch])
+                if len(self.dead):
+                    table = table.filter(pc.invert(pc.is_in(table.column("rid"), dead)))
+                yield table.drop_columns(["pos"])
+            yield self.delta.drop_columns(["pos"])
+
+        tmp = self.folder / "base.compacting"
+        done = 0
+        with pa.OSFile(str(tmp), "wb") as sink:
+            writer = None
+            for table in _rechunk(live()):
+                positions = np.arange(done, done + table.num_rows, dtype=np.int32)
+                table = table.append_column("pos", pa.array(positions))
+                if writer is None:
+                    writer = pa.ipc.new_file(sink, table.schema)
+                writer.write_table(table, max_chunksize=CHUNK)
+                done += table.num_rows
+            if writer is not None:
+                writer.close()
+        del self.base, self.delta
+        tmp.replace(self.folder / "base.arrow")
         (self.folder / "delta.arrow").unlink(missing_ok=True)
         (self.folder / "dead.npy").unlink(missing_ok=True)
         self.__init__(self.folder)  # type: ignore[misc]  # reread the files just written

@@ -37,14 +37,13 @@ import pyarrow.compute as pc
 from safecommunity.screening.engine import model as fs
 from safecommunity.screening.engine import names
 from safecommunity.screening.engine.index import (
-    ADDRESS_BLOCK,
-    ADDRESS_PREFIX,
     BLOCK_CAP,
     BLOCKING_KEYS,
     Progress,
     ScreeningIndex,
     connect,
     derive_sql,
+    take_rows,
 )
 
 FIELDS = fs.FIELDS
@@ -87,11 +86,18 @@ def id_valid(number: str) -> bool:
     return _CHECK[total % 11] == number[17]
 
 
-def id_repairs(number: str) -> list[str]:
+_INVERSE = [pow(w, -1, 11) for w in _ID_WEIGHTS]
+
+
+def id_repairs(
+    number: str, *, birth_known: bool = False, regions: frozenset[str] = frozenset()
+) -> list[str]:
     """IDs one substituted character or one adjacent swap away that pass the checksum.
 
     Solved rather than searched: the weighted sum changes by (new − old) × weight at the
-    substituted position, so each position has at most one digit that fixes the checksum."""
+    substituted position, so each position has at most one digit that fixes the checksum.
+    ``birth_known``: the birth-date digits agree with the record's date, so the error is
+    elsewhere. ``regions``: region codes someone in the registry has; others are skipped."""
     if len(number) != 18:
         return []
     if number[16] == "X" and number[:16].isdigit() and number[17].isdigit():
@@ -99,25 +105,33 @@ def id_repairs(number: str) -> list[str]:
         return [swapped] if id_valid(swapped) else []
     if not number[:17].isdigit() or number[17] not in _CHECK:
         return []
-    digits = [int(c) for c in number[:17]]
-    total = sum(d * w for d, w in zip(digits, _ID_WEIGHTS, strict=True)) % 11
+    digits = [_DIGIT_VALUE[c] for c in number[:17]]
+    total = sum(map(operator.mul, digits, _ID_WEIGHTS)) % 11
     target = _CHECK.index(number[17])
-    found = {number[:17] + _CHECK[total]}  # the check character itself was wrong
-    for i, (d, w) in enumerate(zip(digits, _ID_WEIGHTS, strict=True)):
+    found = [number[:17] + _CHECK[total]]  # the check character itself was wrong
+    step = target - total
+    for i in range(17):
+        if birth_known and 6 <= i < 14:
+            continue
         # (new - d) * w ≡ target - total (mod 11); 11 is prime, so w has an inverse.
-        new = (d + (target - total) * pow(w, -1, 11)) % 11
-        if new < 10 and new != d:
-            found.add(number[:i] + str(new) + number[i + 1 : 17] + number[17])
+        new = (digits[i] + step * _INVERSE[i]) % 11
+        if new < 10 and new != digits[i]:
+            found.append(number[:i] + str(new) + number[i + 1 :])
     for i in range(16):
+        if birth_known and 5 <= i < 14:
+            continue
         a, b = digits[i], digits[i + 1]
         if a != b and (total + (b - a) * (_ID_WEIGHTS[i] - _ID_WEIGHTS[i + 1])) % 11 == target:
-            found.add(number[:i] + number[i + 1] + number[i] + number[i + 2 :])
+            found.append(number[:i] + number[i + 1] + number[i] + number[i + 2 :])
     if number[17].isdigit():  # the last digit and the check character swapped
         swapped = number[:16] + number[17] + number[16]
         if id_valid(swapped):
-            found.add(swapped)
-    found.discard(number)
-    return sorted(f for f in found if _plausible(f))
+            found.append(swapped)
+    return [
+        f
+        for f in dict.fromkeys(found)
+        if f != number and _plausible(f) and (not regions or f[:6] in regions)
+    ]
 
 
 # Province-level codes (the first two digits of every region code).
@@ -152,7 +166,9 @@ def phone_variants(phone: str, head: str, tail: str) -> list[str]:
 def _fold(text: str | None) -> str:
     if not text:
         return ""
-    return (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
+    if text.isascii() or unicodedata.is_normalized("NFKC", text):
+        return text.strip()
+    return unicodedata.normalize("NFKC", text).strip()
 
 
 _NOT_ID_CHARACTER = re.compile(r"[^0-9X]")
@@ -202,7 +218,12 @@ def _column(table: pa.Table, name: str, kind: pa.DataType) -> pa.ChunkedArray:
     return pa.chunked_array([pa.nulls(table.num_rows, kind)])
 
 
-def prepare(con: Any, risk: pa.Table | Sequence[Mapping[str, Any]], blind: Blind) -> Prepared:
+def prepare(
+    con: Any,
+    risk: pa.Table | Sequence[Mapping[str, Any]],
+    blind: Blind,
+    regions: frozenset[str] = frozenset(),
+) -> Prepared:
     """Risk records in the index's form. Names, addresses and genders are converted once per
     distinct value; only IDs and phones are handled row by row (their blind indexes)."""
     table = risk if isinstance(risk, pa.Table) else pa.Table.from_pylist(list(risk))
@@ -235,11 +256,12 @@ def prepare(con: Any, risk: pa.Table | Sequence[Mapping[str, Any]], blind: Blind
                 id_hex[i] = id_keys[i] or blind(number, "id")
             else:
                 bad[i] = True
-                candidates = id_repairs(number)
                 stated = births[i]
-                if stated is not None and number[6:14] == stated.strftime("%Y%m%d"):
-                    # The birth date agrees with the record's: the wrong digit is elsewhere.
-                    candidates = [c for c in candidates if c[6:14] == number[6:14]]
+                candidates = id_repairs(
+                    number,
+                    birth_known=stated is not None and number[6:14] == f"{stated:%Y%m%d}",
+                    regions=regions,
+                )
                 for candidate in candidates:
                     rep_ri.append(i)
                     rep_key.append(blind(candidate, "id"))
@@ -271,9 +293,7 @@ def prepare(con: Any, risk: pa.Table | Sequence[Mapping[str, Any]], blind: Blind
     con.register("_risk_in", prepared)
     try:
         derived = con.sql(
-            f"""SELECT *, regexp_replace(coalesce(address, ''), '{ADDRESS_PREFIX}', '') AS addr,
-                    coalesce({ADDRESS_BLOCK.format(a="address")}, '') AS block
-                FROM ({derive_sql("_risk_in", "rec")}) ORDER BY rec"""
+            f"""SELECT * FROM ({derive_sql("_risk_in", "rec")}) ORDER BY rec"""
         ).to_arrow_table()
     finally:
         con.unregister("_risk_in")
@@ -333,28 +353,35 @@ def candidates(
     return ri, seg_a, pos, rep
 
 
+FETCHED = (*fs.SIDE_COLUMNS, "rid", "path_id")
+
+
 def _fetch(index: ScreeningIndex, seg: np.ndarray, pos: np.ndarray) -> pa.Table:
     """Index rows by (segment, position), in the given order."""
-    if not len(pos) or not (seg == 1).any():
-        return index.base.take(pa.array(pos))
+    if not (seg == 1).any():
+        return take_rows(index.base, pos, FETCHED)
     order = np.argsort(seg, kind="stable")
-    base_rows = index.base.take(pa.array(pos[order][seg[order] == 0]))
-    delta_rows = index.delta.take(pa.array(pos[order][seg[order] == 1]))
-    combined = pa.concat_tables([base_rows, delta_rows])
+    base_rows = take_rows(index.base, pos[order][seg[order] == 0], FETCHED)
+    delta_rows = take_rows(index.delta, pos[order][seg[order] == 1], FETCHED)
+    combined = pa.concat_tables([base_rows, delta_rows]).combine_chunks()
     return combined.take(pa.array(np.argsort(order, kind="stable")))
 
 
-def _in_scope(paths: pa.ChunkedArray | pa.Array, scope: Sequence[str] | None) -> np.ndarray:
-    if scope is None:
-        return np.ones(len(paths), bool)
-    keep = np.zeros(len(paths), bool)
-    for prefix in scope:
-        if not prefix:
-            return np.ones(len(paths), bool)
-        exact = pc.equal(paths, prefix)
-        under = pc.starts_with(paths, prefix + ".")
-        keep |= np.asarray(pc.or_(exact, under).to_numpy(zero_copy_only=False), bool)
-    return keep
+def _in_scope(
+    index: ScreeningIndex, path_ids: pa.ChunkedArray | pa.Array, scope: Sequence[str] | None
+) -> np.ndarray:
+    allowed = index.paths.within(scope)
+    ids = np.asarray(path_ids.to_numpy(zero_copy_only=False))
+    if allowed is None:
+        return np.ones(len(ids), bool)
+    return np.isin(ids, allowed)
+
+
+def _path_strings(index: ScreeningIndex, path_ids: pa.ChunkedArray | pa.Array) -> pa.Array:
+    values = np.array(index.paths.values or [""], dtype=object)
+    return pa.array(
+        values[np.asarray(path_ids.to_numpy(zero_copy_only=False), np.int64)], pa.string()
+    )
 
 
 def _verify_near(
@@ -372,7 +399,10 @@ def _verify_near(
     close = np.flatnonzero(undecided)
     if not len(close):
         return 0
-    masks = right.column("phone_masked").take(pa.array(close)).to_pylist()
+    masks = [
+        f"{v:07d}" if v is not None else None
+        for v in right.column("ph_vis").take(pa.array(close)).to_pylist()
+    ]
     owner: list[int] = []
     keys: list[str] = []
     cache: dict[str, str] = {}
@@ -460,13 +490,13 @@ def screen(
     try:
         total = len(risk) if not isinstance(risk, pa.Table) else risk.num_rows
         report("prepare", 0, total)
-        prepared = prepare(con, risk, blind)
+        prepared = prepare(con, risk, blind, index.regions)
         timings["prepare_s"] = time.perf_counter() - clock
         report("block", total, total)
         ri, seg, pos, rep = candidates(con, index, prepared)
         timings["block_s"] = time.perf_counter() - clock - timings["prepare_s"]
         right = _fetch(index, seg, pos)
-        keep = _in_scope(right.column("path"), scope)
+        keep = _in_scope(index, right.column("path_id"), scope)
         if not keep.all():
             ri, seg, pos, rep = ri[keep], seg[keep], pos[keep], rep[keep]
             right = right.filter(pa.array(keep))
@@ -503,6 +533,7 @@ def screen(
             rank,
             prepared.recs[ri],
             right,
+            index,
             min_band,
             pair_key="rec",
         )
@@ -586,6 +617,7 @@ def _table(
     rank: np.ndarray,
     group_ids: np.ndarray,
     right: pa.Table,
+    index: ScreeningIndex,
     min_band: str,
     *,
     pair_key: str,
@@ -604,7 +636,7 @@ def _table(
         "probability": pa.array(probability[idx]),
         "band": pa.array(band.tolist(), pa.string()),
         "rank": pa.array(rank[idx].astype(np.int16)),
-        "path": right.column("path").take(pa.array(idx)),
+        "path": _path_strings(index, right.column("path_id").take(pa.array(idx))),
     }
     for f in FIELDS:
         labels = np.array(["missing", *fs.LEVELS[f]], dtype=object)
@@ -615,11 +647,7 @@ def _table(
 
 DUPLICATE_SHARE = 0.01
 # Deduplication blocks more tightly: every rule is a self-join of the whole registry.
-DEDUP_KEYS = (
-    "hash(py, birth)",
-    "ph1",
-    f"hash(name, {ADDRESS_BLOCK.format(a='address')})",
-)
+DEDUP_KEYS = ("hash(py, birth)", "ph1", "hash(name, block_h)")
 
 
 def deduplicate(
@@ -635,12 +663,11 @@ def deduplicate(
     report = progress or (lambda stage, done, total: None)
     con = connect()
     try:
-        table = index.live_base()
+        table = index.live_base().select(list(FETCHED))
         if index.delta.num_rows:
-            table = pa.concat_tables([table, index.delta])
-        table = table.drop_columns(["pos"]).append_column(
-            "pos", pa.array(np.arange(table.num_rows, dtype=np.int64))
-        )
+            table = pa.concat_tables([table, index.delta.select(list(FETCHED))])
+        table = table.combine_chunks()
+        table = table.append_column("pos", pa.array(np.arange(table.num_rows, dtype=np.int64)))
         report("block", 0, len(DEDUP_KEYS))
         con.register("_reg", table)
         rules = [
@@ -659,7 +686,9 @@ def deduplicate(
         report("compare", len(DEDUP_KEYS), len(DEDUP_KEYS))
         left = table.take(pa.array(a))
         right = table.take(pa.array(b))
-        scoped = _in_scope(left.column("path"), scope) | _in_scope(right.column("path"), scope)
+        scoped = _in_scope(index, left.column("path_id"), scope) | _in_scope(
+            index, right.column("path_id"), scope
+        )
         if not scoped.all():
             a, b = a[scoped], b[scoped]
             left, right = left.filter(pa.array(scoped)), right.filter(pa.array(scoped))
@@ -679,14 +708,16 @@ def deduplicate(
     probability = groups.probability(fs.prior_bits(index.model, DUPLICATE_SHARE))
     bits, rank = groups.bits, groups.rank
     scored = _table(
-        lv, weights, bits, probability, rank, pair_ids, right, min_band, pair_key="pair"
+        lv, weights, bits, probability, rank, pair_ids, right, index, min_band, pair_key="pair"
     )
     picked = scored.column("pair").to_numpy()
     out = scored.drop_columns(["pair", "rank"])
     out = out.rename_columns(["other" if c == "rid" else c for c in out.column_names])
     out = out.rename_columns(["other_path" if c == "path" else c for c in out.column_names])
     out = out.add_column(0, "rid", left.column("rid").take(pa.array(picked)))
-    out = out.append_column("path", left.column("path").take(pa.array(picked)))
+    out = out.append_column(
+        "path", _path_strings(index, left.column("path_id").take(pa.array(picked)))
+    )
     report("done", len(DEDUP_KEYS), len(DEDUP_KEYS))
     return out
 

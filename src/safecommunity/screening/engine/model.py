@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 FIELDS = ("id", "phone", "name", "birth", "gender", "address")
 
@@ -27,7 +28,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "name": ("exact", "homophone", "similar", "one character", "surname", "different"),
     "birth": ("exact", "swapped", "one digit", "different"),
     "gender": ("agree", "different"),
-    "address": ("exact", "similar", "same compound", "different"),
+    "address": ("exact", "same compound", "different"),
 }
 
 # Starting m-probabilities (EM refines them on every run) and the floor under any u.
@@ -37,7 +38,7 @@ M_START: dict[str, tuple[float, ...]] = {
     "name": (0.75, 0.12, 0.05, 0.03, 0.03, 0.02),
     "birth": (0.90, 0.03, 0.03, 0.04),
     "gender": (0.97, 0.03),
-    "address": (0.45, 0.10, 0.10, 0.35),
+    "address": (0.45, 0.15, 0.40),
 }
 U_FLOOR = 1e-9
 M_FLOOR = 1e-4
@@ -46,29 +47,16 @@ EM_ITERATIONS = 30
 # A training block with fewer pairs keeps the stored m: too few to estimate from.
 EM_MIN_PAIRS = 500
 
-_FUZZY = (
-    "regexp_replace(regexp_replace(regexp_replace({x}, '\\b([zcs])h', '\\1', 'g'), "
-    "'ng\\b', 'n', 'g'), '\\bl', 'n', 'g')"
-)
-
 
 def compare_sql(pairs: str) -> str:
     """Comparison levels of a relation of pairs with ``l_*`` (risk record, or the first
     resident) and ``r_*`` (resident) columns, plus ``rep`` (the pair was found by a repaired
-    ID) and ``l_id_bad`` (the risk ID failed its checksum).
-
-    ``l_addr`` is the left address without city and district (``prepare`` strips it once
-    per record): a registry address, always written whole, agrees when it ends with it."""
-    from safecommunity.screening.engine.index import ADDRESS_BLOCK, SURNAME_PY
-
-    sur = {s: SURNAME_PY.format(name=f"{s}_name", py=f"{s}_py") for s in ("l", "r")}
-    fz = {s: "replace(" + _FUZZY.format(x=f"{s}_py") + ", ' ', '')" for s in ("l", "r")}
+    ID) and ``l_id_bad`` (the risk ID failed its checksum). Addresses compare as hashes of
+    their compound and of compound + house number (``index.derive_sql``), so an address
+    written without city and district agrees with the registry's whole one."""
+    # Expensive expressions sit in the CASE branch that needs them: DuckDB evaluates a branch
+    # only for the rows that reach it (most pairs are settled by the first, cheap tests).
     return f"""
-    WITH p AS (
-        SELECT *, replace(l_py, ' ', '') AS l_pyk, replace(r_py, ' ', '') AS r_pyk,
-            {sur["l"]} AS l_sur_py, {sur["r"]} AS r_sur_py,
-            coalesce({ADDRESS_BLOCK.format(a="r_address")}, '') AS r_block
-        FROM {pairs})
     SELECT
         CASE WHEN rep THEN 1
              WHEN l_id_bad OR l_id1 IS NULL OR r_id1 IS NULL THEN -1
@@ -77,16 +65,14 @@ def compare_sql(pairs: str) -> str:
         CASE WHEN l_ph1 IS NULL OR r_ph1 IS NULL THEN -1
              WHEN l_ph1 = r_ph1 THEN 0
              ELSE 2 END::TINYINT AS phone_lv,
-        coalesce(l_ph1 <> r_ph1 AND damerau_levenshtein(
-            left(l_phone_masked, 3) || right(l_phone_masked, 4),
-            left(r_phone_masked, 3) || right(r_phone_masked, 4)) <= 1, false) AS phone_close,
         CASE WHEN l_name = '' OR r_name = '' THEN -1
              WHEN l_name = r_name THEN 0
-             WHEN l_pyk = r_pyk THEN 1
-             WHEN jaro_winkler_similarity(l_pyk, r_pyk) >= 0.94 OR {fz["l"]} = {fz["r"]} THEN 2
-             WHEN l_sur_py = r_sur_py AND length(l_name) = length(r_name)
+             WHEN l_py = r_py THEN 1
+             WHEN jaro_winkler_similarity(l_py, r_py) >= 0.94 THEN 2
+             WHEN split_part(l_py, ' ', 1) <> split_part(r_py, ' ', 1) THEN 5
+             WHEN length(l_name) = length(r_name)
                   AND damerau_levenshtein(l_name, r_name) <= 1 THEN 3
-             WHEN l_sur_py = r_sur_py THEN 4
+             WHEN true THEN 4
              ELSE 5 END::TINYINT AS name_lv,
         CASE WHEN l_birth IS NULL OR r_birth IS NULL THEN -1
              WHEN l_birth = r_birth THEN 0
@@ -97,44 +83,26 @@ def compare_sql(pairs: str) -> str:
              ELSE 3 END::TINYINT AS birth_lv,
         CASE WHEN coalesce(l_gender, 0) = 0 OR coalesce(r_gender, 0) = 0 THEN -1
              WHEN l_gender = r_gender THEN 0 ELSE 1 END::TINYINT AS gender_lv,
-        CASE WHEN coalesce(l_addr, '') = '' OR coalesce(r_address, '') = '' THEN -1
-             WHEN l_address = r_address OR ends_with(r_address, l_addr) THEN 0
-             WHEN jaro_winkler_similarity(l_addr, right(r_address, length(l_addr))) >= 0.92
-                  THEN 1
-             WHEN l_block <> '' AND l_block = r_block THEN 2
-             ELSE 3 END::TINYINT AS address_lv
-    FROM p
+        CASE WHEN l_addr_h IS NULL OR r_addr_h IS NULL THEN -1
+             WHEN l_addr_h = r_addr_h THEN 0
+             WHEN l_block_h = r_block_h THEN 1
+             ELSE 2 END::TINYINT AS address_lv
+    FROM {pairs}
     """
 
 
-SIDE_COLUMNS = ("name", "py", "birth", "gender", "id1", "ph1", "phone_masked", "address")
+SIDE_COLUMNS = (
+    "name", "py", "birth", "gender", "id1", "ph1", "ph_vis", "addr_h", "block_h",
+)  # fmt: skip
 
 
 def pairs_table(left: pa.Table, right: pa.Table) -> pa.Table:
-    """Two aligned tables of the same length, side by side with ``l_``/``r_`` prefixes. The
-    left side's ``addr`` and ``block`` (address without city and district, and its
-    compound) are its own when it has them (risk records), else its whole address."""
+    """Two aligned tables of the same length, side by side with ``l_``/``r_`` prefixes."""
     columns: dict[str, Any] = {}
     for name in SIDE_COLUMNS:
         columns[f"l_{name}"] = left.column(name)
         columns[f"r_{name}"] = right.column(name)
-    names = left.column_names
-    columns["l_addr"] = left.column("addr") if "addr" in names else left.column("address")
-    columns["l_block"] = left.column("block") if "block" in names else _blocks(left)
     return pa.table(columns)
-
-
-def _blocks(table: pa.Table) -> pa.Array:
-    from safecommunity.screening.engine.index import ADDRESS_BLOCK, connect
-
-    con = connect()
-    rows = pa.array(np.arange(table.num_rows, dtype=np.int64))
-    con.register("_side", table.select(["address"]).append_column("_row", rows))
-    found = con.sql(
-        f"SELECT coalesce({ADDRESS_BLOCK.format(a='address')}, '') AS b FROM _side ORDER BY _row"
-    ).to_arrow_table()
-    con.close()
-    return found.column("b")
 
 
 def levels(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> dict[str, np.ndarray]:
@@ -143,7 +111,31 @@ def levels(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> dict[str, np.ndar
         result = con.sql(compare_sql("_pairs")).fetchnumpy()
     finally:
         con.unregister("_pairs")
-    return {k: np.asarray(v) for k, v in result.items()}
+    found = {k: np.asarray(v) for k, v in result.items()}
+    found["phone_close"] = (found["phone_lv"] == 2) & phones_close(
+        _numbers(pairs.column("l_ph_vis")), _numbers(pairs.column("r_ph_vis"))
+    )
+    return found
+
+
+def _numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), np.int64)
+
+
+def phones_close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether two phones' seven visible digits (first three, last four, as one number) are
+    within one substitution or one adjacent swap: only then can the hidden middle hold the
+    other one-edit difference, or the difference be that one edit."""
+    da = np.stack([(a // 10**k) % 10 for k in range(6, -1, -1)])
+    db = np.stack([(b // 10**k) % 10 for k in range(6, -1, -1)])
+    differ = da != db
+    count = differ.sum(axis=0)
+    swapped = np.zeros(len(a), bool)
+    for k in (0, 1, 3, 4, 5):  # adjacent in the phone: not across the hidden middle (2|3)
+        swapped |= (
+            differ[k] & differ[k + 1] & (da[k] == db[k + 1]) & (da[k + 1] == db[k]) & (count == 2)
+        )
+    return np.asarray(((count <= 1) | swapped) & (a > 0) & (b > 0))
 
 
 def train_u(
@@ -160,8 +152,10 @@ def train_u(
         a = rng.integers(0, n, sample)
         b = rng.integers(0, n, sample)
         keep = a != b
-        left = base.take(pa.array(a[keep]))
-        right = base.take(pa.array(b[keep]))
+        from safecommunity.screening.engine.index import take_rows
+
+        left = take_rows(base, a[keep], SIDE_COLUMNS)
+        right = take_rows(base, b[keep], SIDE_COLUMNS)
         pairs = pairs_table(left, right).append_column(
             "rep", pa.array(np.zeros(int(keep.sum()), bool))
         )

@@ -1,6 +1,6 @@
-"""Chinese names as the engine compares them: characters, toneless pinyin, the surname, and
-a "fuzzy" pinyin that forgives the confusions of typing by ear (zh/z, ch/c, sh/s, -ng/-n,
-l/n). Traditional characters read like their simplified forms (偉 and 伟 are both "wei"), so
+"""Chinese names as the engine compares them: characters, toneless pinyin and the surname
+(near-misses of typing by ear, zh/z or -ng/-n, are caught by Jaro–Winkler on the pinyin).
+Traditional characters read like their simplified forms (偉 and 伟 are both "wei"), so
 a name typed in either script agrees at the homophone level at least."""
 
 from __future__ import annotations
@@ -62,20 +62,3 @@ def pinyin(name: str) -> str:
     rest = name[len(head) :] if syllables else name
     syllables += [reading(c) for c in rest]
     return " ".join(s for s in syllables if s)
-
-
-_FUZZY = [
-    (re.compile(r"\b([zcs])h"), r"\1"),  # zh ch sh → z c s
-    (re.compile(r"ng\b"), "n"),  # -ng → -n (ying/yin, feng/fen)
-    (re.compile(r"\bl"), "n"),  # l → n
-    (re.compile(r"\bh(?=u)"), "f"),  # hu → fu (southern)
-]
-
-
-@lru_cache(maxsize=1 << 20)
-def fuzzy(pinyin_text: str) -> str:
-    """The pinyin with the usual confusions folded, syllables kept apart by spaces."""
-    text = pinyin_text
-    for pattern, repl in _FUZZY:
-        text = pattern.sub(repl, text)
-    return text
