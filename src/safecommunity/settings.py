@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "safecommunity.disputes",
     "safecommunity.service_requests",
     "safecommunity.custody",
+    "safecommunity.screening",
     "safecommunity.demo",
 ]
 
