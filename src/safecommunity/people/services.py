@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, OuterRef, Value, When
+from django.db.models import Case, Exists, ForeignObjectRel, OuterRef, ProtectedError, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -384,9 +384,10 @@ def _open_residence(
         path=dwelling.path,
     )
     dwelling_use_refresh(dwelling_ids=[dwelling.pk])
-    if resident.path != dwelling.path:
-        resident.path = dwelling.path
-        resident.save(update_fields=["path", "updated_at"])
+    # Saved even when the grid stays the same: ``updated_at`` tells the screening index that
+    # the resident's address changed (``screening.index_store``).
+    resident.path = dwelling.path
+    resident.save(update_fields=["path", "updated_at"])
     return residence
 
 
@@ -594,3 +595,113 @@ def resident_unmask(
         detail={"field": field},
     )
     return value
+
+
+def resident_merge(
+    *, keep: Resident, drop: Resident, actor: User | None, request: HttpRequest | None = None
+) -> Resident:
+    """Merge two records of one person into ``keep`` and delete ``drop``; returns ``keep``.
+
+    Everything that points at ``drop`` — residences, care tags, name keys, and every foreign
+    key of any app (the reverse relations of ``Resident._meta``, hidden ones included:
+    dispute parties, custody items, screening matches and tasks…) — is moved to ``keep``.
+    Where ``keep`` already has the equivalent row (a care tag of the same kind, a name key,
+    a match of the same record) a uniqueness constraint refuses the move, and the dropped
+    resident's row goes with it (rows that protect their resident from deletion are never
+    dropped: the merge is refused instead).
+    Both current residences cannot stay: the dropped record's ends today and becomes history.
+    ``keep``'s missing ID or phone number is filled from ``drop``'s.
+
+    Only an actor whose scope covers where both records live may merge (``actor`` None is
+    the system). Audited; one transaction, both rows locked in primary-key order.
+    """
+    if keep.pk == drop.pk:
+        raise ValidationError(_("A record cannot be merged with itself."))
+    moved: dict[str, int] = {}
+    dropped_rows: dict[str, int] = {}
+    with transaction.atomic():
+        locked = {
+            r.pk: r
+            for r in Resident.objects.select_for_update()
+            .filter(pk__in=[keep.pk, drop.pk])
+            .order_by("pk")
+        }
+        if len(locked) != 2:
+            raise ValidationError(_("One of the two records no longer exists."))
+        keep, drop = locked[keep.pk], locked[drop.pk]
+        if actor is not None:
+            scope = scope_for(actor)
+            if not (scope.covers(keep.path) and scope.covers(drop.path)):
+                raise ValidationError(
+                    _("Only someone whose jurisdiction covers both records may merge them.")
+                )
+        touched_paths = {keep.path, drop.path}
+        kept_current = Residence.objects.filter(resident=keep, until__isnull=True).first()
+        dropped_current = Residence.objects.filter(resident=drop, until__isnull=True).first()
+        if kept_current is not None and dropped_current is not None:
+            dropped_current.until = max(timezone.localdate(), dropped_current.since)
+            dropped_current.save(update_fields=["until"])
+        for relation in Resident._meta.get_fields(include_hidden=True):
+            # Reverse relations only: the foreign keys of other models that point here.
+            if relation.concrete or not (relation.one_to_many or relation.one_to_one):
+                continue
+            assert isinstance(relation, ForeignObjectRel)  # noqa: S101  # reverse, per the test
+            model = relation.related_model
+            field_name = relation.field.name
+            rows = model._base_manager.filter(**{field_name: drop})
+            label = model._meta.label
+            try:
+                with transaction.atomic():
+                    count = rows.update(**{field_name: keep})
+            except IntegrityError:
+                count = 0
+                for row in rows.order_by("pk"):
+                    try:
+                        with transaction.atomic():
+                            model._base_manager.filter(pk=row.pk).update(**{field_name: keep})
+                        count += 1
+                    except IntegrityError:
+                        # ``keep`` already has this row's equivalent.
+                        try:
+                            row.delete()
+                        except ProtectedError as exc:
+                            raise ValidationError(
+                                _("The records cannot be merged: %(what)s refuses it.")
+                                % {"what": model._meta.verbose_name}
+                            ) from exc
+                        dropped_rows[label] = dropped_rows.get(label, 0) + 1
+            if count:
+                moved[label] = count
+        fill_id = keep.id_index is None and drop.id_index is not None
+        fill_phone = keep.phone_index is None and drop.phone_index is not None
+        id_values = (drop.id_cipher, drop.id_index, drop.id_masked)
+        phone_values = (drop.phone_cipher, drop.phone_index, drop.phone_masked)
+        dropped_pk = drop.pk
+        # Deleted before ``keep`` takes its ID number: the number may be on one record only.
+        Resident.objects.filter(pk=dropped_pk).delete()
+        fields = ["path", "updated_at"]
+        if fill_id:
+            keep.id_cipher, keep.id_index, keep.id_masked = id_values
+            fields += ["id_cipher", "id_index", "id_masked"]
+        if fill_phone:
+            keep.phone_cipher, keep.phone_index, keep.phone_masked = phone_values
+            fields += ["phone_cipher", "phone_index", "phone_masked"]
+        current = Residence.objects.filter(resident=keep, until__isnull=True).first()
+        keep.path = current.path if current is not None else ""
+        keep.save(update_fields=fields)
+        if dropped_current is not None:
+            dwelling_use_refresh(dwelling_ids=[dropped_current.dwelling_id])
+        baseline_refresh(paths=sorted(p for p in touched_paths | {keep.path} if p))
+        audit_record(
+            actor=actor,
+            action="resident.merge",
+            obj=keep,
+            request=request,
+            detail={
+                "dropped": dropped_pk,
+                "moved": moved,
+                "dropped_rows": dropped_rows,
+                "filled": [f for f, on in (("id_number", fill_id), ("phone", fill_phone)) if on],
+            },
+        )
+    return keep

@@ -379,9 +379,10 @@ class BatchWriter:
                     residence.until = row.since
                     closed.append(residence)
                 opened.append((resident.pk, row, place))
-                if resident.path != place.path:
-                    resident.path = place.path
-                    fields.add("path")
+                # Written even within one grid, so that ``updated_at`` follows: the screening
+                # index learns of moves from it (``screening.index_store``).
+                resident.path = place.path
+                fields.add("path")
                 changed = True
             else:
                 residence_fields = self._residence_changes(residence, row)

@@ -206,11 +206,14 @@ class XlsxSource:
 
     def __init__(self, path: Path) -> None:
         import openpyxl
+        from openpyxl.utils.exceptions import InvalidFileException
 
         try:
             self._values = openpyxl.load_workbook(path, read_only=True, data_only=True)
             self._formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        # InvalidFileException: openpyxl goes by the file's name, and a workbook may be
+        # stored under another (an upload named .csv).
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException) as exc:
             raise ImportFileError(
                 _("The file looks like XLSX but cannot be opened: %(reason)s")
                 % {"reason": exc or type(exc).__name__}

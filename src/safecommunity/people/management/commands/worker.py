@@ -1,4 +1,5 @@
-"""``safecommunity worker``: run background jobs (resident imports) as they are queued.
+"""``safecommunity worker``: run background jobs (resident imports, screening runs) as they
+are queued.
 
 Run one or more beside the web server; each claims jobs with a conditional update, so they
 never run the same job twice. ``--once`` runs what is queued and exits (cron, tests).
@@ -18,10 +19,14 @@ from django.utils import timezone
 
 from safecommunity.people.baseline import baseline_roll_day
 from safecommunity.people.tasks import import_jobs_requeue_stale, import_jobs_run_pending
+from safecommunity.screening.tasks import runs_execute_pending, runs_requeue_stale
 
 
 class Command(BaseCommand):
-    help = "Run queued background jobs (resident imports); with --once, run them and exit."
+    help = (
+        "Run queued background jobs (resident imports, screening runs); with --once, run "
+        "them and exit."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="run queued jobs, then exit")
@@ -33,6 +38,9 @@ class Command(BaseCommand):
         requeued = import_jobs_requeue_stale()
         if requeued:
             self.stderr.write(f"requeued {requeued} stale job(s)")
+        requeued_runs = runs_requeue_stale()
+        if requeued_runs:
+            self.stderr.write(f"requeued {requeued_runs} stale screening run(s)")
         rolled_for = None
         while True:
             today = timezone.localdate()
@@ -44,6 +52,10 @@ class Command(BaseCommand):
             ran = import_jobs_run_pending()
             if ran:
                 self.stdout.write(f"ran {ran} import job(s)")
+            screened = runs_execute_pending()
+            if screened:
+                self.stdout.write(f"ran {screened} screening run(s)")
+            ran += screened
             if options["once"]:
                 return
             if not ran:
