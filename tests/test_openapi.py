@@ -66,6 +66,13 @@ EXPECTED_PATHS = {
     ("post", "/api/v1/custody/items/{item_id}/transfer"),
     ("post", "/api/v1/custody/items/{item_id}/dispose"),
     ("post", "/api/v1/custody/items/{item_id}/check"),
+    ("get", "/api/v1/screening/runs"),
+    ("get", "/api/v1/screening/runs/{run_id}"),
+    ("get", "/api/v1/screening/runs/{run_id}/matches"),
+    ("get", "/api/v1/screening/runs/{run_id}/pairs"),
+    ("post", "/api/v1/screening/matches/{match_id}/review"),
+    ("get", "/api/v1/screening/tasks"),
+    ("post", "/api/v1/screening/tasks/{task_id}/done"),
 }
 
 

@@ -16,6 +16,7 @@ from safecommunity.disputes.api import router as disputes_router
 from safecommunity.fieldwork.api import router as fieldwork_router
 from safecommunity.people.api import router as people_router
 from safecommunity.places.api import router as places_router
+from safecommunity.screening.api import router as screening_router
 from safecommunity.service_requests.api import router as service_requests_router
 from safecommunity.teams.api import router as teams_router
 from safecommunity.teams.public_api import router as teams_public_router
@@ -46,6 +47,7 @@ api.add_router("/fieldwork/", fieldwork_router)
 api.add_router("/disputes/", disputes_router)
 api.add_router("/requests/", service_requests_router)
 api.add_router("/custody/", custody_router)
+api.add_router("/screening/", screening_router)
 # Public (each operation says auth=None): find my officer.
 api.add_router("/officer/", teams_public_router)
 

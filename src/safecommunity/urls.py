@@ -14,6 +14,7 @@ urlpatterns = [
     path("disputes/", include("safecommunity.disputes.urls")),
     path("requests/", include("safecommunity.service_requests.urls")),
     path("custody/", include("safecommunity.custody.urls")),
+    path("screening/", include("safecommunity.screening.urls")),
     # Public, no login: residents file and track requests, find their officer; Open311 clients.
     path("help/", include("safecommunity.service_requests.urls_public")),
     path("officer/", include("safecommunity.teams.urls_public")),
