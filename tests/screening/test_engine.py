@@ -360,6 +360,8 @@ def test_upsert_and_delete_keep_the_index_current(people, tmp_path: Path):
 
 def test_the_index_holds_no_id_or_phone_number(people, tmp_path: Path):
     ScreeningIndex.build(registry_rows(people[:50]), path=tmp_path / "i")
+    # What it does hold (names, birth dates) is for the owner only.
+    assert (tmp_path / "i").stat().st_mode & 0o777 == 0o700
     stored = b"".join(f.read_bytes() for f in (tmp_path / "i").iterdir())
     for person in people[:50]:
         if person["id_number"]:

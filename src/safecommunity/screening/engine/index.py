@@ -428,7 +428,9 @@ class ScreeningIndex:
         target = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="screen-"))
         work = target.with_name(target.name + ".building")
         shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
+        # Names and birth dates of every resident: only the owner may enter the folder.
+        work.mkdir(parents=True, mode=0o700)
+        work.chmod(0o700)
         con = connect(threads)
         paths = Paths()
         regions: set[str] = set()
