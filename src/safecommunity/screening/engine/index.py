@@ -79,9 +79,8 @@ STORED = (
     "rid", "name", "py", "birth", "gender", "id1", "ph1", "ph_vis", "addr_h", "block_h",
     "path_id", "k_py_year", "k_sur_birth", "k_py_addr", "k_mask",
 )  # fmt: skip
-# Rows per chunk of the base file: positions split into (chunk, offset) with shifts.
-CHUNK_BITS = 20
-CHUNK = 1 << CHUNK_BITS
+# Rows per record batch of the base file (the unit of streaming while building).
+CHUNK = 1 << 20
 
 _COMPOUND = ", ".join(f"'{s}'" for s in sorted(names.COMPOUND_SURNAMES))
 SURNAME_PY = (
@@ -371,23 +370,24 @@ def _rechunk(batches: Iterable[pa.Table]) -> Iterator[pa.Table]:
 
 
 def take_rows(table: pa.Table, positions: np.ndarray, columns: Sequence[str]) -> pa.Table:
-    """Rows by position from a table stored in ``CHUNK``-row chunks, in the order asked.
+    """Rows by position from a table stored in record batches, in the order asked.
 
     Arrow's own take on a chunked string column first concatenates every chunk (1.7 GB at
-    14 million residents); here each chunk is taken from on its own."""
+    14 million residents); here each batch is taken from on its own."""
     picked = table.select(list(columns))
-    if picked.num_rows <= CHUNK or not len(positions):
-        return picked.combine_chunks().take(pa.array(positions, pa.int64()))
-    order = np.argsort(positions, kind="stable")
-    ordered = positions[order]
-    chunk_of = ordered >> CHUNK_BITS
-    bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
-    parts = []
     batches = picked.to_batches()
+    if len(batches) <= 1 or not len(positions):
+        return picked.combine_chunks().take(pa.array(positions, pa.int64()))
+    starts = np.cumsum([0] + [b.num_rows for b in batches])
+    order = np.argsort(positions, kind="stable")
+    ordered = np.asarray(positions, np.int64)[order]
+    batch_of = np.searchsorted(starts, ordered, side="right") - 1
+    bounds = np.flatnonzero(np.r_[True, batch_of[1:] != batch_of[:-1], True])
+    parts = []
     for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        chunk = int(chunk_of[start])
-        offsets = ordered[start:stop] - (chunk << CHUNK_BITS)
-        parts.append(pa.Table.from_batches([batches[chunk].take(pa.array(offsets))]))
+        which = int(batch_of[start])
+        offsets = ordered[start:stop] - starts[which]
+        parts.append(pa.Table.from_batches([batches[which].take(pa.array(offsets))]))
     gathered = pa.concat_tables(parts).combine_chunks()
     return gathered.take(pa.array(np.argsort(order, kind="stable")))
 
@@ -446,7 +446,7 @@ class ScreeningIndex:
         try:
             for derived in derived_chunks:
                 positions = np.arange(done, done + derived.num_rows, dtype=np.int32)
-                derived = derived.append_column("pos", pa.array(positions))
+                derived = derived.append_column("pos", pa.array(positions)).combine_chunks()
                 if writer is None:
                     writer = pa.ipc.new_file(sink, derived.schema)
                 writer.write_table(derived, max_chunksize=CHUNK)
