@@ -67,8 +67,8 @@ REGISTRY_COLUMNS = (
 BLOCKING_KEYS = (
     "id1",  # the ID number's blind index (hashed to 64 bits), repaired IDs included
     "ph1",  # the phone's blind index (hashed to 64 bits)
-    "k_py_year",  # pinyin of the whole name + birth year: homophones, traditional script
-    "k_sur_birth",  # surname's pinyin + date of birth: a given name typed wrongly
+    "k_py_year",  # pinyin of the whole name + birth year + gender: homophones, traditional
+    "k_sur_birth",  # surname's pinyin + birth date + gender + name length: a given name mistyped
     "k_py_addr",  # pinyin + the compound of the address: birth date missing or wrong
     "k_mask",  # surname + first three and last four of the phone: a digit wrong in the middle
 )
@@ -116,9 +116,10 @@ def derive_sql(source: str, id_column: str) -> str:
         TRY_CAST(ph_head || ph_tail AS UINTEGER) AS ph_vis,
         CASE WHEN address IS NOT NULL THEN hash(block, {tail}) END AS addr_h,
         CASE WHEN address IS NOT NULL AND block <> '' THEN hash(block) END AS block_h,
-        CASE WHEN pyk <> '' AND birth IS NOT NULL THEN hash(pyk, year(birth)) END AS k_py_year,
-        CASE WHEN sur_py <> '' AND birth IS NOT NULL THEN hash(sur_py, birth) END
-            AS k_sur_birth,
+        CASE WHEN pyk <> '' AND birth IS NOT NULL THEN hash(pyk, year(birth), gender) END
+            AS k_py_year,
+        CASE WHEN sur_py <> '' AND birth IS NOT NULL
+            THEN hash(sur_py, birth, gender, length(name)) END AS k_sur_birth,
         CASE WHEN pyk <> '' AND block <> '' THEN hash(pyk, block) END AS k_py_addr,
         CASE WHEN length(phone_masked) >= 7 AND sur_py <> ''
             THEN hash(ph_head, ph_tail, sur_py) END AS k_mask
@@ -392,6 +393,22 @@ def take_rows(table: pa.Table, positions: np.ndarray, columns: Sequence[str]) ->
     return gathered.take(pa.array(np.argsort(order, kind="stable")))
 
 
+TERM_COLUMNS = ("name", "py")
+
+
+def _write_term_frequencies(con: duckdb.DuckDBPyConnection, base: pa.Table, folder: Path) -> None:
+    """How many residents share each name and each pinyin, for the names shared by two or
+    more (a name not listed is unique). Counted once per build, looked up per run."""
+    for column in TERM_COLUMNS:
+        con.register("_tf_base", base.select([column]))
+        counted = con.sql(
+            f"SELECT {column} AS v, count(*)::INTEGER AS n FROM _tf_base "
+            f"GROUP BY {column} HAVING count(*) > 1"
+        ).to_arrow_table()
+        con.unregister("_tf_base")
+        _write(counted, folder / f"tf_{column}.arrow")
+
+
 class ScreeningIndex:
     """See the module docstring. Build with ``build``, reopen with ``open``."""
 
@@ -405,6 +422,7 @@ class ScreeningIndex:
         self.dead = np.load(dead_file) if dead_file.exists() else np.empty(0, np.int64)
         self.paths = Paths(_read(folder / "paths.arrow").column("path").to_pylist())
         self.regions = frozenset(json.loads((folder / "regions.json").read_text()))
+        self.term_counts = {c: _read(folder / f"tf_{c}.arrow") for c in TERM_COLUMNS}
         self.model: dict[str, Any] = json.loads((folder / "model.json").read_text())
         meta_file = folder / "meta.json"
         self.meta: dict[str, str] = json.loads(meta_file.read_text()) if meta_file.exists() else {}
@@ -465,6 +483,7 @@ class ScreeningIndex:
         _write(paths.table(), work / "paths.arrow")
         (work / "regions.json").write_text(json.dumps(sorted(regions)))
         base = _read(work / "base.arrow")
+        _write_term_frequencies(con, base, work)
         (work / "model.json").write_text(json.dumps(model.train_u(con, base)))
         (work / "meta.json").write_text("{}")
         con.close()
@@ -548,6 +567,9 @@ class ScreeningIndex:
                 writer.close()
         del self.base, self.delta
         tmp.replace(self.folder / "base.arrow")
+        con = connect()
+        _write_term_frequencies(con, _read(self.folder / "base.arrow"), self.folder)
+        con.close()
         (self.folder / "delta.arrow").unlink(missing_ok=True)
         (self.folder / "dead.npy").unlink(missing_ok=True)
         self.__init__(self.folder)  # type: ignore[misc]  # reread the files just written

@@ -192,6 +192,7 @@ def _key_halves(hex_key: str | None) -> tuple[int | None, int | None]:
 @dataclass
 class Prepared:
     table: pa.Table  # the records in the index's form, row i = record i
+    blocking: pa.Table  # their blocking keys; a record without gender appears as both
     recs: np.ndarray
     phones: list[str | None]  # plain, for variant checks; dropped with the run
     repaired: pa.Table  # ri, key: blind indexes of the repairs of IDs that failed checksum
@@ -290,22 +291,39 @@ def prepare(
             "path": pa.array([""] * n, pa.string()),
         }
     )
+    # Keys that include gender cannot be made for a record without one: block such a record
+    # as a man and as a woman (its comparisons still say "gender missing").
+    unknown = prepared.filter(pc.equal(prepared.column("gender"), 0))
+    as_both = [
+        unknown.set_column(
+            unknown.column_names.index("gender"),
+            "gender",
+            pa.array(np.full(unknown.num_rows, g, np.int8)),
+        )
+        for g in (1, 2)
+    ]
+    blocking_rows = pa.concat_tables(
+        [prepared.filter(pc.not_equal(prepared.column("gender"), 0)), *as_both]
+    )
     con.register("_risk_in", prepared)
+    con.register("_risk_blocking", blocking_rows)
     try:
         derived = con.sql(
             f"""SELECT * FROM ({derive_sql("_risk_in", "rec")}) ORDER BY rec"""
         ).to_arrow_table()
+        blocking = con.sql(derive_sql("_risk_blocking", "rec")).to_arrow_table()
     finally:
         con.unregister("_risk_in")
+        con.unregister("_risk_blocking")
     repaired = pa.table({"ri": pa.array(rep_ri, pa.int64()), "key": pa.array(rep_key, pa.string())})
-    return Prepared(derived, recs, phones, repaired, bad)
+    return Prepared(derived, blocking, recs, phones, repaired, bad)
 
 
 def candidates(
     con: Any, index: ScreeningIndex, prepared: Prepared, keys: Sequence[str] = BLOCKING_KEYS
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(record row, segment 0=base/1=delta, position, found by a repaired ID) per pair."""
-    con.register("_risk", prepared.table)
+    con.register("_risk", prepared.blocking)
     con.register("_rep", prepared.repaired)
     out_ri, out_seg, out_pos, out_rep = [], [], [], []
     try:
@@ -444,19 +462,15 @@ def _term_weights(
         if not len(rows):
             continue
         values = right.column(column).take(pa.array(rows))
-        distinct = pa.table({"v": pc.unique(values)})
-        con.register("_tf_values", distinct)
-        con.register("_tf_base", index.base.select([column]))
+        con.register("_tf_values", pa.table({"v": values, "i": pa.array(np.arange(len(rows)))}))
+        con.register("_tf_counts", index.term_counts[column])
         counted = con.sql(
-            f"SELECT {column} AS v, count(*) AS n FROM _tf_base "
-            f"WHERE {column} IN (SELECT v FROM _tf_values) GROUP BY {column}"
-        ).to_arrow_table()
+            "SELECT coalesce(c.n, 1) AS n FROM _tf_values v LEFT JOIN _tf_counts c USING (v) "
+            "ORDER BY v.i"
+        ).fetchnumpy()
         con.unregister("_tf_values")
-        con.unregister("_tf_base")
-        lookup = dict(
-            zip(counted.column("v").to_pylist(), counted.column("n").to_pylist(), strict=True)
-        )
-        freq = np.array([lookup.get(v, 1) for v in values.to_pylist()], float) / n
+        con.unregister("_tf_counts")
+        freq = np.asarray(counted["n"], float) / n
         m = max(trained["m"]["name"][level], fs.M_FLOOR)
         weights["name"][rows] = np.log2(m / np.maximum(freq, 1.0 / n))
 
