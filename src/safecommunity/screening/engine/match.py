@@ -319,54 +319,92 @@ def prepare(
     return Prepared(derived, blocking, recs, phones, repaired, bad)
 
 
+def _probe(
+    sorted_keys: np.ndarray, sorted_rows: np.ndarray, ri: np.ndarray, keys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(record, position) for every index row whose key equals a record's key, by binary
+    search; a block of more than BLOCK_CAP rows is skipped."""
+    # Sorted needles walk the sorted keys in order: several times faster than random probes.
+    order = np.argsort(keys, kind="stable")
+    keys, ri = keys[order], ri[order]
+    left = np.searchsorted(sorted_keys, keys, "left")
+    counts = np.searchsorted(sorted_keys, keys, "right") - left
+    ok = (counts > 0) & (counts <= BLOCK_CAP)
+    left, counts, ri = left[ok], counts[ok], ri[ok]
+    starts = np.cumsum(counts) - counts
+    within = np.arange(int(counts.sum())) - np.repeat(starts, counts)
+    return np.repeat(ri, counts), np.asarray(sorted_rows[np.repeat(left, counts) + within])
+
+
+def _key_array(table: pa.Table, key: str) -> tuple[np.ndarray, np.ndarray]:
+    column = table.column(key)
+    valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), bool)
+    values = np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), np.uint64)
+    rec = np.asarray(table.column("rec").to_numpy(), np.int64)
+    return rec[valid], values[valid]
+
+
 def candidates(
     con: Any, index: ScreeningIndex, prepared: Prepared, keys: Sequence[str] = BLOCKING_KEYS
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(record row, segment 0=base/1=delta, position, found by a repaired ID) per pair."""
-    con.register("_risk", prepared.blocking)
-    con.register("_rep", prepared.repaired)
+    """(record row, segment 0=base/1=delta, position, found by a repaired ID) per pair.
+
+    The base is probed through its sorted keys; the delta, small, by DuckDB joins."""
     out_ri, out_seg, out_pos, out_rep = [], [], [], []
+    for key in keys:
+        ri, values = _key_array(prepared.blocking, key)
+        found_ri, found_pos = _probe(*index.sorted_keys[key], ri, values)
+        out_ri.append(found_ri)
+        out_pos.append(found_pos.astype(np.int64))
+        out_rep.append(np.zeros(len(found_ri), bool))
+        out_seg.append(np.zeros(len(found_ri), np.int8))
+    con.register("_rep", prepared.repaired)
     try:
-        for seg, table in ((0, index.base), (1, index.delta)):
-            if table.num_rows == 0:
-                continue
-            con.register("_seg", table)
+        hashed = con.sql("SELECT ri, hash(key) AS id1 FROM _rep").fetchnumpy()
+        rep_ri = np.asarray(hashed["ri"], np.int64)
+        found_ri, found_pos = _probe(
+            *index.sorted_keys["id1"], rep_ri, np.asarray(hashed["id1"], np.uint64)
+        )
+        out_ri.append(found_ri)
+        out_pos.append(found_pos.astype(np.int64))
+        out_rep.append(np.ones(len(found_ri), bool))
+        out_seg.append(np.zeros(len(found_ri), np.int8))
+        if index.delta.num_rows:
+            con.register("_risk", prepared.blocking)
+            con.register("_seg", index.delta)
             rules = [
-                f"""SELECT ri, pos FROM (
-                        SELECT r.rec AS ri, s.pos, count(*) OVER (PARTITION BY r.rec) AS c
-                        FROM _risk r JOIN _seg s ON r.{k} = s.{k} WHERE r.{k} IS NOT NULL)
-                    WHERE c <= {BLOCK_CAP}"""
+                f"SELECT r.rec AS ri, s.pos, false AS rep FROM _risk r JOIN _seg s ON r.{k} = s.{k}"
                 for k in keys
             ]
-            sql = f"""
-                SELECT ri, pos, bool_or(rep) AS rep FROM (
-                    SELECT ri, pos, false AS rep FROM ({" UNION ALL ".join(rules)})
-                    UNION ALL
-                    SELECT p.ri, s.pos, true AS rep
-                    FROM (SELECT ri, hash(key) AS id1 FROM _rep) p JOIN _seg s ON p.id1 = s.id1
-                ) GROUP BY ri, pos
-            """
-            found = con.sql(sql).fetchnumpy()
+            rules.append(
+                "SELECT p.ri, s.pos, true AS rep FROM (SELECT ri, hash(key) AS id1 FROM _rep) p "
+                "JOIN _seg s ON p.id1 = s.id1"
+            )
+            found = con.sql(" UNION ALL ".join(rules)).fetchnumpy()
+            con.unregister("_risk")
             con.unregister("_seg")
-            count = len(found["ri"])
             out_ri.append(np.asarray(found["ri"], np.int64))
             out_pos.append(np.asarray(found["pos"], np.int64))
             out_rep.append(np.asarray(found["rep"], bool))
-            out_seg.append(np.full(count, seg, np.int8))
+            out_seg.append(np.ones(len(found["ri"]), np.int8))
     finally:
-        con.unregister("_risk")
         con.unregister("_rep")
-    if not out_ri:
-        empty = np.empty(0, np.int64)
-        return empty, empty.astype(np.int8), empty, empty.astype(bool)
     ri = np.concatenate(out_ri)
     seg_a = np.concatenate(out_seg)
     pos = np.concatenate(out_pos)
     rep = np.concatenate(out_rep)
+    # One row per (record, segment, position); "repaired" if any rule found it so.
+    pair = (ri << 33) | (seg_a.astype(np.int64) << 32) | pos
+    order = np.lexsort((~rep, pair))
+    pair, rep = pair[order], rep[order]
+    first = np.r_[True, pair[1:] != pair[:-1]] if len(pair) else np.zeros(0, bool)
+    pair, rep = pair[first], rep[first]
+    ri, seg_a, pos = pair >> 33, ((pair >> 32) & 1).astype(np.int8), pair & 0xFFFFFFFF
     if len(index.dead):
-        rid = index.base.column("rid").to_numpy()
-        dead = (seg_a == 0) & np.isin(rid[np.where(seg_a == 0, pos, 0)], index.dead)
-        keep = ~dead
+        in_base = np.flatnonzero(seg_a == 0)
+        rids = take_rows(index.base, pos[in_base], ["rid"]).column("rid").to_numpy()
+        keep = np.ones(len(ri), bool)
+        keep[in_base[np.isin(rids, index.dead)]] = False
         ri, seg_a, pos, rep = ri[keep], seg_a[keep], pos[keep], rep[keep]
     return ri, seg_a, pos, rep
 
