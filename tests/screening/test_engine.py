@@ -444,3 +444,15 @@ def test_a_parquet_registry_builds_the_same_index_as_arrow_rows(
     person = people[123]
     top = best(screen(from_parquet, [record(person, 1)], blind=blind).matches, 1)
     assert top is not None and top["rid"] == person["rid"]
+
+
+def test_exact_ids_finds_residents_by_their_blind_index_only(index, people, tmp_path: Path):
+    from safecommunity.screening.engine import exact_ids
+
+    with_ids = [p for p in people if p["id_number"]][:5]
+    keys = [blind(str(p["id_number"]), "id") for p in with_ids] + [blind("nobody", "id"), None]
+    found = exact_ids(index, list(range(len(keys))), keys)
+    assert sorted(
+        zip(found.column("rec").to_pylist(), found.column("rid").to_pylist(), strict=True)
+    ) == [(i, p["rid"]) for i, p in enumerate(with_ids)]
+    assert set(found.column("path").to_pylist()) <= {"12.01.00", "12.01.01", "12.01.02"}

@@ -37,6 +37,7 @@ from safecommunity.screening.engine.match import (
     RISK_COLUMNS,
     ScreenResult,
     deduplicate,
+    exact_ids,
     screen,
 )
 
@@ -49,5 +50,6 @@ __all__ = [
     "ScreenResult",
     "ScreeningIndex",
     "deduplicate",
+    "exact_ids",
     "screen",
 ]

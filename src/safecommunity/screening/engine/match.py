@@ -513,6 +513,45 @@ def _term_weights(
         weights["name"][rows] = np.log2(m / np.maximum(freq, 1.0 / n))
 
 
+def exact_ids(index: ScreeningIndex, recs: Sequence[int], id_keys: Sequence[str]) -> pa.Table:
+    """Exact-ID screening only: the residents whose ID number has one of these blind
+    indexes (as a stored risk list keeps them), as (rec, rid, path). No scoring: an ID
+    number is one person. Binary search in the index's sorted ID keys."""
+    con = connect()
+    try:
+        con.register("_ids", pa.table({"rec": pa.array(recs, pa.int64()), "key": id_keys}))
+        hashed = con.sql("SELECT rec, hash(key) AS id1 FROM _ids WHERE key IS NOT NULL")
+        found = hashed.fetchnumpy()
+        rec, pos = _probe(
+            *index.sorted_keys["id1"],
+            np.asarray(found["rec"], np.int64),
+            np.asarray(found["id1"], np.uint64),
+        )
+        rows = take_rows(index.base, pos.astype(np.int64), ["rid", "path_id"])
+        table = pa.table({"rec": pa.array(rec), "rid": rows.column("rid")})
+        table = table.append_column("path", _path_strings(index, rows.column("path_id")))
+        if index.delta.num_rows or len(index.dead):
+            # Rare (the index between compactions): drop replaced rows, add the delta's.
+            live = ~np.isin(table.column("rid").to_numpy(), index.dead)
+            table = table.filter(pa.array(live))
+            con.register("_delta", index.delta)
+            fresh = con.sql(
+                "SELECT i.rec, d.rid, d.path_id FROM (SELECT rec, hash(key) AS id1 FROM _ids) i "
+                "JOIN _delta d ON i.id1 = d.id1"
+            ).to_arrow_table()
+            extra = pa.table(
+                {
+                    "rec": fresh.column("rec"),
+                    "rid": fresh.column("rid"),
+                    "path": _path_strings(index, fresh.column("path_id")),
+                }
+            )
+            table = pa.concat_tables([table, extra])
+    finally:
+        con.close()
+    return table
+
+
 @dataclass
 class ScreenResult:
     matches: pa.Table
