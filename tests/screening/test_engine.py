@@ -456,3 +456,21 @@ def test_exact_ids_finds_residents_by_their_blind_index_only(index, people, tmp_
         zip(found.column("rec").to_pylist(), found.column("rid").to_pylist(), strict=True)
     ) == [(i, p["rid"]) for i, p in enumerate(with_ids)]
     assert set(found.column("path").to_pylist()) <= {"12.01.00", "12.01.01", "12.01.02"}
+
+
+def test_birth_levels_tell_exact_swapped_one_digit_and_different():
+    from safecommunity.screening.engine.model import birth_levels
+
+    left = pa.array([date(1985, 3, 12)] * 5 + [None], pa.date32())
+    right = pa.array(
+        [
+            date(1985, 3, 12),  # exact
+            date(1985, 12, 3),  # day and month swapped
+            date(1985, 3, 13),  # one digit
+            date(1958, 3, 12),  # two adjacent digits swapped
+            date(1990, 7, 1),  # different
+            date(1985, 3, 12),  # missing on the left
+        ],
+        pa.date32(),
+    )
+    assert birth_levels(left, right).tolist() == [0, 1, 2, 2, 3, -1]

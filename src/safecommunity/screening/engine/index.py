@@ -68,7 +68,11 @@ BLOCKING_KEYS = (
     "id1",  # the ID number's blind index (hashed to 64 bits), repaired IDs included
     "ph1",  # the phone's blind index (hashed to 64 bits)
     "k_py_year",  # pinyin of the whole name + birth year + gender: homophones, traditional
-    "k_sur_birth",  # surname's pinyin + birth date + gender + name length: a given name mistyped
+    # A given-name character mistyped (not a homophone): the name with one given-name
+    # syllable left out + birth date (of 张志强: zhang·zhi and zhang·qiang; of 张强: zhang + the
+    # gender and the length, where leaving a syllable out leaves only the surname).
+    "k_drop_last",
+    "k_drop_middle",
     "k_py_addr",  # pinyin + the compound of the address: birth date missing or wrong
     "k_mask",  # surname + first three and last four of the phone: a digit wrong in the middle
 )
@@ -77,7 +81,7 @@ BLOCK_CAP = 500
 # What the index keeps per resident; strings are the caller's own columns, unchanged.
 STORED = (
     "rid", "name", "py", "birth", "gender", "id1", "ph1", "ph_vis", "addr_h", "block_h",
-    "path_id", "k_py_year", "k_sur_birth", "k_py_addr", "k_mask",
+    "path_id", "k_py_year", "k_drop_last", "k_drop_middle", "k_py_addr", "k_mask",
 )  # fmt: skip
 # Rows per record batch of the base file (the unit of streaming while building).
 CHUNK = 1 << 20
@@ -118,8 +122,13 @@ def derive_sql(source: str, id_column: str) -> str:
         CASE WHEN address IS NOT NULL AND block <> '' THEN hash(block) END AS block_h,
         CASE WHEN pyk <> '' AND birth IS NOT NULL THEN hash(pyk, year(birth), gender) END
             AS k_py_year,
-        CASE WHEN sur_py <> '' AND birth IS NOT NULL
-            THEN hash(sur_py, birth, gender, length(name)) END AS k_sur_birth,
+        CASE WHEN sur_py = '' OR birth IS NULL THEN NULL
+             WHEN length(name) = 3 AND sur_py = split_part(py, ' ', 1)
+                THEN hash(split_part(py, ' ', 1), split_part(py, ' ', 2), birth)
+             ELSE hash(sur_py, birth, gender, length(name)) END AS k_drop_last,
+        CASE WHEN length(name) = 3 AND sur_py = split_part(py, ' ', 1) AND birth IS NOT NULL
+            THEN hash(split_part(py, ' ', 1), split_part(py, ' ', 3), birth) END
+            AS k_drop_middle,
         CASE WHEN pyk <> '' AND block <> '' THEN hash(pyk, block) END AS k_py_addr,
         CASE WHEN length(phone_masked) >= 7 AND sur_py <> ''
             THEN hash(ph_head, ph_tail, sur_py) END AS k_mask
@@ -213,7 +222,8 @@ _COMPUTED = (
     "addr_h",
     "block_h",
     "k_py_year",
-    "k_sur_birth",
+    "k_drop_last",
+    "k_drop_middle",
     "k_py_addr",
     "k_mask",
 )
@@ -380,8 +390,10 @@ def take_rows(table: pa.Table, positions: np.ndarray, columns: Sequence[str]) ->
     if len(batches) <= 1 or not len(positions):
         return picked.combine_chunks().take(pa.array(positions, pa.int64()))
     starts = np.cumsum([0] + [b.num_rows for b in batches])
-    order = np.argsort(positions, kind="stable")
-    ordered = np.asarray(positions, np.int64)[order]
+    positions = np.asarray(positions, np.int64)
+    in_order = bool(np.all(positions[1:] >= positions[:-1]))
+    order = np.arange(len(positions)) if in_order else np.argsort(positions, kind="stable")
+    ordered = positions if in_order else positions[order]
     batch_of = np.searchsorted(starts, ordered, side="right") - 1
     bounds = np.flatnonzero(np.r_[True, batch_of[1:] != batch_of[:-1], True])
     parts = []
@@ -390,6 +402,8 @@ def take_rows(table: pa.Table, positions: np.ndarray, columns: Sequence[str]) ->
         offsets = ordered[start:stop] - starts[which]
         parts.append(pa.Table.from_batches([batches[which].take(pa.array(offsets))]))
     gathered = pa.concat_tables(parts).combine_chunks()
+    if in_order:
+        return gathered
     return gathered.take(pa.array(np.argsort(order, kind="stable")))
 
 

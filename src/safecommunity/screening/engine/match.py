@@ -416,6 +416,10 @@ def _fetch(index: ScreeningIndex, seg: np.ndarray, pos: np.ndarray) -> pa.Table:
     """Index rows by (segment, position), in the given order."""
     if not (seg == 1).any():
         return take_rows(index.base, pos, FETCHED)
+    if np.all(seg[1:] >= seg[:-1]):  # base rows first, then the delta's: no reordering
+        base_rows = take_rows(index.base, pos[seg == 0], FETCHED)
+        delta_rows = take_rows(index.delta, pos[seg == 1], FETCHED)
+        return pa.concat_tables([base_rows, delta_rows]).combine_chunks()
     order = np.argsort(seg, kind="stable")
     base_rows = take_rows(index.base, pos[order][seg[order] == 0], FETCHED)
     delta_rows = take_rows(index.delta, pos[order][seg[order] == 1], FETCHED)
@@ -585,6 +589,9 @@ def screen(
         timings["prepare_s"] = time.perf_counter() - clock
         report("block", total, total)
         ri, seg, pos, rep = candidates(con, index, prepared)
+        # In index order, rows are read from each record batch front to back, once.
+        order = np.lexsort((pos, seg))
+        ri, seg, pos, rep = ri[order], seg[order], pos[order], rep[order]
         timings["block_s"] = time.perf_counter() - clock - timings["prepare_s"]
         right = _fetch(index, seg, pos)
         keep = _in_scope(index, right.column("path_id"), scope)

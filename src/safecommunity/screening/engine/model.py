@@ -74,13 +74,6 @@ def compare_sql(pairs: str) -> str:
                   AND damerau_levenshtein(l_name, r_name) <= 1 THEN 3
              WHEN true THEN 4
              ELSE 5 END::TINYINT AS name_lv,
-        CASE WHEN l_birth IS NULL OR r_birth IS NULL THEN -1
-             WHEN l_birth = r_birth THEN 0
-             WHEN year(l_birth) = year(r_birth) AND month(l_birth) = day(r_birth)
-                  AND day(l_birth) = month(r_birth) THEN 1
-             WHEN damerau_levenshtein(strftime(l_birth, '%Y%m%d'),
-                                      strftime(r_birth, '%Y%m%d')) <= 1 THEN 2
-             ELSE 3 END::TINYINT AS birth_lv,
         CASE WHEN coalesce(l_gender, 0) = 0 OR coalesce(r_gender, 0) = 0 THEN -1
              WHEN l_gender = r_gender THEN 0 ELSE 1 END::TINYINT AS gender_lv,
         CASE WHEN l_addr_h IS NULL OR r_addr_h IS NULL THEN -1
@@ -112,10 +105,52 @@ def levels(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> dict[str, np.ndar
     finally:
         con.unregister("_pairs")
     found = {k: np.asarray(v) for k, v in result.items()}
+    found["birth_lv"] = birth_levels(pairs.column("l_birth"), pairs.column("r_birth"))
     found["phone_close"] = (found["phone_lv"] == 2) & phones_close(
         _numbers(pairs.column("l_ph_vis")), _numbers(pairs.column("r_ph_vis"))
     )
     return found
+
+
+def _digits8(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month, day and the eight digits of YYYYMMDD for days since 1970."""
+    days = dates.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    year = days.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = months.astype(np.int64) % 12 + 1
+    day = (days - months).astype(np.int64) + 1
+    number = year * 10_000 + month * 100 + day
+    digits = np.stack([(number // 10**k) % 10 for k in range(7, -1, -1)])
+    return year, month, day, digits
+
+
+def birth_levels(left: pa.ChunkedArray | pa.Array, right: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """exact / day and month swapped / one digit of YYYYMMDD wrong or two adjacent swapped /
+    different; -1 where either is missing. In NumPy: a million pairs in a few milliseconds."""
+    valid = np.asarray(
+        pc.and_(pc.is_valid(left), pc.is_valid(right)).to_numpy(zero_copy_only=False), bool
+    )
+    a = np.asarray(pc.fill_null(left.cast(pa.int32()), 0).to_numpy(zero_copy_only=False))
+    b = np.asarray(pc.fill_null(right.cast(pa.int32()), 0).to_numpy(zero_copy_only=False))
+    ya, ma, da, digits_a = _digits8(a)
+    yb, mb, db, digits_b = _digits8(b)
+    differ = digits_a != digits_b
+    count = differ.sum(axis=0)
+    swapped_digits = np.zeros(len(a), bool)
+    for k in range(7):
+        swapped_digits |= (
+            differ[k]
+            & differ[k + 1]
+            & (digits_a[k] == digits_b[k + 1])
+            & (digits_a[k + 1] == digits_b[k])
+            & (count == 2)
+        )
+    level = np.full(len(a), 3, np.int8)
+    level[(count == 1) | swapped_digits] = 2
+    level[(ya == yb) & (ma == db) & (da == mb) & (a != b)] = 1
+    level[a == b] = 0
+    level[~valid] = -1
+    return level
 
 
 def _numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
