@@ -1,6 +1,9 @@
 """The demo city's residents: built once for the module (about ten seconds), rolled back after.
 
-Also the streaming CSV writer the benchmarks use, and the ID numbers both of them make.
+Also the streaming CSV writer the benchmarks use, the ID numbers both of them make, and the
+demo's risk screening (``demo.screening``), which needs those residents: the sample risk
+list, its run and reviews. The build writes that list and the screening index under a data
+folder of the module's own.
 """
 
 from __future__ import annotations
@@ -15,11 +18,16 @@ from typing import Any
 import pytest
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
+from django.test import override_settings
 
-from safecommunity.accounts.models import User
+from safecommunity.accounts.models import AuditEntry, User
+from safecommunity.accounts.scope import scope_for
 from safecommunity.demo.generator import build_demo_city
 from safecommunity.demo.identities import IdNumbers, region_for
 from safecommunity.demo.residents_csv import HEADERS, district_code_of, write_residents_csv
+from safecommunity.demo.screening import HEADER as SAMPLE_HEADER
+from safecommunity.demo.screening import PURPOSE as SCREENING_PURPOSE
+from safecommunity.demo.screening import plan_risk_list, risk_list_path, write_risk_list
 from safecommunity.people import identity
 from safecommunity.people.baseline import baseline_for
 from safecommunity.people.models import (
@@ -34,6 +42,18 @@ from safecommunity.people.names import name_keys
 from safecommunity.people.services import resident_create, resident_input
 from safecommunity.places.geo import invalidate_locator
 from safecommunity.places.models import Dwelling
+from safecommunity.screening.models import (
+    Band,
+    Decision,
+    Match,
+    Review,
+    RiskList,
+    RunKind,
+    RunStatus,
+    ScreeningRun,
+    TaskStatus,
+    VerificationTask,
+)
 
 SEED = 2022
 TODAY = date(2025, 1, 8)
@@ -50,8 +70,15 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
-    with django_db_blocker.unblock(), transaction.atomic():
+def demo(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Any]]:
+    data_dir = tmp_path_factory.mktemp("demo-data")
+    with (
+        override_settings(DATA_DIR=data_dir),
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+    ):
         summary = build_demo_city(scale="small", seed=SEED, today=TODAY)
         yield summary
         transaction.set_rollback(True)
@@ -177,6 +204,142 @@ def test_the_baseline_counts_match_what_was_built(built: dict[str, Any]) -> None
     assert table.totals.vacant == built["vacant_dwellings"]
     assert table.totals.rented == built["rented_dwellings"]
     assert len(table.rows) == 2
+
+
+# --- the sample risk list and its screening ------------------------------------------------
+
+
+def _sample_rows() -> list[list[str]]:
+    with risk_list_path().open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        assert tuple(next(reader)) == SAMPLE_HEADER
+        return list(reader)
+
+
+def _logins() -> tuple[User, User]:
+    return User.objects.get(username="station"), User.objects.get(username="officer")
+
+
+def test_it_writes_a_sample_risk_list_of_residents_with_errors_and_outsiders(
+    built: dict[str, Any],
+) -> None:
+    rows = _sample_rows()
+    assert 290 <= len(rows) <= 310
+    station, officer = _logins()
+    plan = plan_risk_list(seed=SEED, station=station, officer=officer)
+    assert [tuple(row) for row in rows] == plan.rows
+    residents = [line for line, pk in plan.truth.items() if pk is not None]
+    assert 235 <= len(residents) <= 245
+    assert len(plan.namesakes) == 20
+    errors = Counter(error for found in plan.errors.values() for error in found)
+    for error in (
+        "homophone",
+        "traditional",
+        "id_missing",
+        "id_typo",
+        "phone_missing",
+        "phone_typo",
+        "day_month_swapped",
+        "address_short",
+        "address_other_flat",
+        "name_typo",
+        "birth_typo",
+        "namesake",
+        "repeated",
+        "bad_phone",
+    ):
+        assert errors[error] > 0, error
+    # A row drawn from a resident carries their real numbers unless garbled, and a
+    # garbled ID number fails its checksum (so the import keeps it for repair).
+    drawn = dict(
+        Resident.objects.filter(pk__in=[plan.truth[line] for line in residents]).values_list(
+            "pk", "id_cipher"
+        )
+    )
+    for line in residents:
+        number = rows[line - 2][3]
+        truth = identity.decrypt(drawn[plan.truth[line]], purpose="id")
+        if "id_typo" in plan.errors[line]:
+            assert number != truth
+            with pytest.raises(identity.IdentityError):
+                identity.parse_id_number(number, today=TODAY)
+        elif "id_missing" not in plan.errors[line]:
+            assert number == truth
+    # Outsiders' numbers are nobody's in the registry.
+    outsiders = [rows[line - 2][3] for line, pk in plan.truth.items() if pk is None]
+    keys = [identity.blind_index(n, purpose="id") for n in outsiders if len(n) == 18]
+    assert keys and not Resident.objects.filter(id_index__in=keys).exists()
+
+
+def test_the_same_seed_writes_the_same_list(built: dict[str, Any], tmp_path: Path) -> None:
+    station, officer = _logins()
+    again = write_risk_list(
+        tmp_path / "again.csv", plan_risk_list(seed=SEED, station=station, officer=officer)
+    )
+    assert again.read_bytes() == risk_list_path().read_bytes()
+    other = plan_risk_list(seed=SEED + 1, station=station, officer=officer)
+    assert other.rows != [tuple(row) for row in _sample_rows()]
+
+
+def test_the_station_screened_the_list_with_matches_in_every_band(
+    built: dict[str, Any],
+) -> None:
+    station, officer = _logins()
+    risk_list = RiskList.objects.get()
+    assert risk_list.created_by == station
+    assert risk_list.purpose == SCREENING_PURPOSE
+    assert risk_list.rows_duplicate == 1
+    assert risk_list.issues_file  # the garbled IDs, the short phone, the repeated row
+    assert built["risk_records"] == risk_list.rows_kept == len(_sample_rows()) - 1
+    run = ScreeningRun.objects.get(kind=RunKind.SCREENING)
+    assert run.status == RunStatus.DONE
+    assert run.records == risk_list.rows_kept
+    assert run.certain > 150
+    assert run.probable > 0
+    assert run.possible > 0
+    assert built["screening_matches"] == Match.objects.filter(run=run).count()
+    # Only residents in the station's jurisdiction are matched, and a certain best match of
+    # a row drawn from a resident is that resident.
+    scope = scope_for(station)
+    plan = plan_risk_list(seed=SEED, station=station, officer=officer)
+    best = Match.objects.filter(run=run, rank=1).select_related("record")
+    assert all(scope.covers(match.path) for match in best)
+    certain = [m for m in best if m.band == Band.CERTAIN]
+    assert certain
+    for match in certain:
+        assert plan.truth[match.record.line] == match.resident_id  # type: ignore[union-attr]
+    for line in plan.namesakes:
+        assert not best.filter(record__line=line, band=Band.CERTAIN).exists()
+    assert ScreeningRun.objects.get(kind=RunKind.DEDUPLICATION).status == RunStatus.DONE
+
+
+def test_confirmed_matches_became_tasks_for_the_beat_teams(built: dict[str, Any]) -> None:
+    station, officer = _logins()
+    reviews = Review.objects.select_related("match")
+    confirmed = reviews.filter(decision=Decision.CONFIRMED)
+    assert confirmed.count() == built["verification_tasks"] > 0
+    assert all(review.reviewed_by == station for review in reviews)
+    assert all(review.match.band == Band.CERTAIN for review in confirmed)
+    rejected = reviews.get(decision=Decision.REJECTED)
+    plan = plan_risk_list(seed=SEED, station=station, officer=officer)
+    assert rejected.match.record is not None
+    assert rejected.match.record.line in plan.namesakes
+    tasks = VerificationTask.objects.all()
+    assert tasks.count() == confirmed.count()
+    beat = scope_for(officer)
+    assert any(beat.covers(task.path) for task in tasks)
+    done = tasks.get(status=TaskStatus.DONE)
+    assert done.done_by == officer and beat.covers(done.path)
+    actions = set(
+        AuditEntry.objects.filter(action__startswith="screening.").values_list("action", flat=True)
+    )
+    assert {
+        "screening.list_import",
+        "screening.run_queue",
+        "screening.run_finish",
+        "screening.review",
+        "screening.task_done",
+    } <= actions
 
 
 # --- ID numbers and the CSV writer (no database) ---------------------------------------------

@@ -69,6 +69,7 @@ from safecommunity.demo.people import person_name
 from safecommunity.demo.progress import Progress, no_progress
 from safecommunity.demo.residents import populate
 from safecommunity.demo.scales import CITY_CODE, CITY_NAME, DISTRICT_SEEDS, SCALES, DistrictSpec
+from safecommunity.demo.screening import populate_screening
 from safecommunity.demo.service_requests import populate_service_requests
 from safecommunity.people.baseline import baseline_rebuild
 from safecommunity.people.services import dwelling_use_refresh
@@ -911,14 +912,16 @@ def build_demo_city(
 def _community_work(*, seed: int, today: date, progress: Progress) -> dict[str, int]:
     """Three years of the beat teams' work over the residents just written: field work and
     campaigns, disputes in every state, residents' requests (and the Open311 key
-    ``demo-key``) and the custody register. Each part draws from its own seed-derived
-    stream, so adding one never changes the others."""
+    ``demo-key``), the custody register, and a risk list screened by the station with its
+    matches reviewed (``demo.screening``; it needs the logins, written before). Each part
+    draws from its own seed-derived stream, so adding one never changes the others."""
     counts: dict[str, int] = {}
     for populate_part in (
         populate_fieldwork,
         populate_disputes,
         populate_service_requests,
         populate_custody,
+        populate_screening,
     ):
         counts.update(populate_part(seed=seed, today=today, progress=progress))
     return counts

@@ -2,17 +2,26 @@
 
 Migrates the SQLite database under ./var (``cli.py`` points settings there and writes the
 demo's keys), builds the demo city when the database has no places yet, prints one login
-per role and serves the site with waitress, a production WSGI server, rather than
-``runserver``. Static files come from WhiteNoise (settings), so no collectstatic is needed.
+per role and the sample risk list to screen, and serves the site with waitress, a
+production WSGI server, rather than ``runserver``. Static files come from WhiteNoise
+(settings), so no collectstatic is needed.
+
+While serving, ``safecommunity worker`` runs in a daemon thread of the same process
+(``start_worker``), so a list uploaded in the demo is imported and screened without a
+second command; Ctrl+C stops both.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from argparse import ArgumentParser
-from typing import Any
+from typing import Any, TextIO
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.db import connections
 
 from safecommunity.accounts.models import User
 from safecommunity.demo.generator import (
@@ -24,9 +33,38 @@ from safecommunity.demo.generator import (
 )
 from safecommunity.demo.progress import TextProgress, raw_stream
 from safecommunity.demo.scales import SCALES
+from safecommunity.demo.screening import risk_list_path
 from safecommunity.places.models import Division
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_ADDR = "127.0.0.1:8000"
+# After the worker's loop stopped on an error (the database locked for too long, say), wait
+# this long before starting it again.
+WORKER_RESTART_SECONDS = 5.0
+
+
+def start_worker(
+    stdout: TextIO | OutputWrapper, stderr: TextIO | OutputWrapper
+) -> threading.Thread:
+    """Run ``safecommunity worker`` (its own loop, through ``call_command``) in a daemon
+    thread: background jobs run beside the web server, and the thread never keeps the
+    process alive once the server stops. An error ends the loop; it is logged and the loop
+    started again, as a supervisor would restart a worker process."""
+
+    def work() -> None:
+        while True:
+            try:
+                call_command("worker", stdout=stdout, stderr=stderr)
+            except Exception:
+                logger.exception("the demo's background worker stopped; restarting it")
+            finally:
+                connections.close_all()
+            time.sleep(WORKER_RESTART_SECONDS)
+
+    thread = threading.Thread(target=work, name="safecommunity-worker", daemon=True)
+    thread.start()
+    return thread
 
 
 def parse_addr(addr: str) -> tuple[str, int]:
@@ -75,13 +113,21 @@ class Command(BaseCommand):
             f"  residents: {url}help/ (ask for help), {url}officer/ (find my officer)"
         )
         self.stdout.write(f"  Open311:   {url}open311/v2/discovery.json (api_key demo-key)")
+        sample = risk_list_path()
+        if sample.exists():
+            # The list the demo screened as `station`: upload it again at …/lists/new/.
+            self.stdout.write(f"  screening: {url}screening/ (sample risk list: {sample})")
         if options["no_serve"]:
             return
         import waitress
 
         from safecommunity.wsgi import application
 
-        self.stdout.write("Serving with waitress (Ctrl+C to stop).")
+        start_worker(self.stdout, self.stderr)
+        self.stdout.write(
+            "Serving with waitress; background jobs (imports, screening) run in this "
+            "process (Ctrl+C to stop)."
+        )
         waitress.serve(application, host=host, port=port, threads=8)
 
     def _print_logins(self) -> None:
