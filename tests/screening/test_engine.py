@@ -474,3 +474,22 @@ def test_birth_levels_tell_exact_swapped_one_digit_and_different():
         pa.date32(),
     )
     assert birth_levels(left, right).tolist() == [0, 1, 2, 2, 3, -1]
+
+
+def test_records_no_rule_finds_fall_back_to_their_address_and_pinyin(index, people):
+    by_address = next(p for p in people if p["id_number"])
+    by_name = next(
+        p for p in people if sum(q["name"] == p["name"] for q in people) == 1 and p["rid"] > 100
+    )
+    phone = str(by_name["phone"])
+    rows = [
+        # A mistyped given name and the full address: nothing else.
+        {"rec": 1, "name": str(by_address["name"])[0] + "某某", "address": by_address["address"]},
+        # The name and a phone whose last digit is wrong.
+        {"rec": 2, "name": by_name["name"], "phone": phone[:-1] + str((int(phone[-1]) + 1) % 10)},
+    ]
+    result = screen(index, rows, blind=blind, keep_candidates=True)
+    assert result.candidates is not None
+    found = result.candidates.to_pylist()
+    assert {"rec": 1, "rid": by_address["rid"]} in found
+    assert {"rec": 2, "rid": by_name["rid"]} in found

@@ -77,11 +77,15 @@ BLOCKING_KEYS = (
     "k_mask",  # surname + first three and last four of the phone: a digit wrong in the middle
 )
 BLOCK_CAP = 500
+# For a record none of the rules above finds anyone for (a name and a phone with its last
+# digits wrong; a mistyped name and a full address): the residents of that exact address,
+# and those with the same pinyin name (where fewer than BLOCK_CAP share it).
+FALLBACK_KEYS = ("addr_h", "k_py")
 
 # What the index keeps per resident; strings are the caller's own columns, unchanged.
 STORED = (
     "rid", "name", "py", "birth", "gender", "id1", "ph1", "ph_vis", "addr_h", "block_h",
-    "path_id", "k_py_year", "k_drop_last", "k_drop_middle", "k_py_addr", "k_mask",
+    "path_id", "k_py_year", "k_drop_last", "k_drop_middle", "k_py_addr", "k_mask", "k_py",
 )  # fmt: skip
 # Rows per record batch of the base file (the unit of streaming while building).
 CHUNK = 1 << 20
@@ -131,7 +135,8 @@ def derive_sql(source: str, id_column: str) -> str:
             AS k_drop_middle,
         CASE WHEN pyk <> '' AND block <> '' THEN hash(pyk, block) END AS k_py_addr,
         CASE WHEN length(phone_masked) >= 7 AND sur_py <> ''
-            THEN hash(ph_head, ph_tail, sur_py) END AS k_mask
+            THEN hash(ph_head, ph_tail, sur_py) END AS k_mask,
+        CASE WHEN pyk <> '' THEN hash(pyk) END AS k_py
     FROM s
     """
 
@@ -226,6 +231,7 @@ _COMPUTED = (
     "k_drop_middle",
     "k_py_addr",
     "k_mask",
+    "k_py",
 )
 
 
@@ -415,7 +421,7 @@ def _write_sorted_keys(base: pa.Table, folder: Path) -> None:
     block by binary search (``np.searchsorted``), paying for its risk list only, where a
     hash join would read all 14 million keys once per rule."""
     positions = np.asarray(base.column("pos").to_numpy(), np.int32)
-    for key in BLOCKING_KEYS:
+    for key in (*BLOCKING_KEYS, *FALLBACK_KEYS):
         column = base.column(key)
         valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), bool)
         values = np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), np.uint64)
@@ -457,7 +463,7 @@ class ScreeningIndex:
                 np.load(folder / f"sorted_{k}.npy", mmap_mode="r"),
                 np.load(folder / f"sorted_{k}_pos.npy", mmap_mode="r"),
             )
-            for k in BLOCKING_KEYS
+            for k in (*BLOCKING_KEYS, *FALLBACK_KEYS)
         }
         self.model: dict[str, Any] = json.loads((folder / "model.json").read_text())
         meta_file = folder / "meta.json"

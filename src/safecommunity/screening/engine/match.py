@@ -39,6 +39,7 @@ from safecommunity.screening.engine import names
 from safecommunity.screening.engine.index import (
     BLOCK_CAP,
     BLOCKING_KEYS,
+    FALLBACK_KEYS,
     Progress,
     ScreeningIndex,
     connect,
@@ -64,6 +65,8 @@ MATCH_COLUMNS = (
 )
 # At most this many candidates per record are returned (best first).
 KEEP_PER_RECORD = 5
+# A fallback block larger than this says too little to be worth comparing.
+FALLBACK_CAP = 30
 
 Blind = Callable[[str, str], str]
 
@@ -320,7 +323,11 @@ def prepare(
 
 
 def _probe(
-    sorted_keys: np.ndarray, sorted_rows: np.ndarray, ri: np.ndarray, keys: np.ndarray
+    sorted_keys: np.ndarray,
+    sorted_rows: np.ndarray,
+    ri: np.ndarray,
+    keys: np.ndarray,
+    cap: int = BLOCK_CAP,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(record, position) for every index row whose key equals a record's key, by binary
     search; a block of more than BLOCK_CAP rows is skipped."""
@@ -329,7 +336,7 @@ def _probe(
     keys, ri = keys[order], ri[order]
     left = np.searchsorted(sorted_keys, keys, "left")
     counts = np.searchsorted(sorted_keys, keys, "right") - left
-    ok = (counts > 0) & (counts <= BLOCK_CAP)
+    ok = (counts > 0) & (counts <= cap)
     left, counts, ri = left[ok], counts[ok], ri[ok]
     starts = np.cumsum(counts) - counts
     within = np.arange(int(counts.sum())) - np.repeat(starts, counts)
@@ -354,6 +361,19 @@ def candidates(
     for key in keys:
         ri, values = _key_array(prepared.blocking, key)
         found_ri, found_pos = _probe(*index.sorted_keys[key], ri, values)
+        out_ri.append(found_ri)
+        out_pos.append(found_pos.astype(np.int64))
+        out_rep.append(np.zeros(len(found_ri), bool))
+        out_seg.append(np.zeros(len(found_ri), np.int8))
+    found_any = np.zeros(len(prepared.recs), bool)
+    for found_ri in out_ri:
+        found_any[found_ri] = True
+    for key in FALLBACK_KEYS if keys is BLOCKING_KEYS else ():
+        ri, values = _key_array(prepared.blocking, key)
+        alone = ~found_any[ri]
+        found_ri, found_pos = _probe(
+            *index.sorted_keys[key], ri[alone], values[alone], cap=FALLBACK_CAP
+        )
         out_ri.append(found_ri)
         out_pos.append(found_pos.astype(np.int64))
         out_rep.append(np.zeros(len(found_ri), bool))
