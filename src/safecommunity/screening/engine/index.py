@@ -79,13 +79,15 @@ BLOCKING_KEYS = (
 BLOCK_CAP = 500
 # For a record none of the rules above finds anyone for (a name and a phone with its last
 # digits wrong; a mistyped name and a full address): the residents of that exact address,
-# and those with the same pinyin name (where fewer than BLOCK_CAP share it).
-FALLBACK_KEYS = ("addr_h", "k_py")
+# those with the same pinyin name, and those born that day — each only where few share it
+# (``match.FALLBACK_CAP``): in a city, a birth date is shared by hundreds and says nothing.
+FALLBACK_KEYS = ("addr_h", "k_py", "k_birth")
 
 # What the index keeps per resident; strings are the caller's own columns, unchanged.
 STORED = (
     "rid", "name", "py", "birth", "gender", "id1", "ph1", "ph_vis", "addr_h", "block_h",
     "path_id", "k_py_year", "k_drop_last", "k_drop_middle", "k_py_addr", "k_mask", "k_py",
+    "k_birth",
 )  # fmt: skip
 # Rows per record batch of the base file (the unit of streaming while building).
 CHUNK = 1 << 20
@@ -136,7 +138,8 @@ def derive_sql(source: str, id_column: str) -> str:
         CASE WHEN pyk <> '' AND block <> '' THEN hash(pyk, block) END AS k_py_addr,
         CASE WHEN length(phone_masked) >= 7 AND sur_py <> ''
             THEN hash(ph_head, ph_tail, sur_py) END AS k_mask,
-        CASE WHEN pyk <> '' THEN hash(pyk) END AS k_py
+        CASE WHEN pyk <> '' THEN hash(pyk) END AS k_py,
+        CASE WHEN birth IS NOT NULL THEN hash(birth) END AS k_birth
     FROM s
     """
 
@@ -232,6 +235,7 @@ _COMPUTED = (
     "k_py_addr",
     "k_mask",
     "k_py",
+    "k_birth",
 )
 
 

@@ -51,7 +51,7 @@ FIELDS = fs.FIELDS
 BANDS = ("certain", "probable", "possible")
 # Lower bounds of each band on the per-record probability. "certain" and "probable" are the
 # engine's matches (the one fixed threshold); "possible" goes to review only.
-BAND_FLOOR = {"certain": 0.99, "probable": 0.80, "possible": 0.20}
+BAND_FLOOR = {"certain": 0.99, "probable": 0.50, "possible": 0.20}
 RISK_COLUMNS = ("rec", "name", "id_number", "phone", "birth", "gender", "address")
 MATCH_COLUMNS = (
     "rec",
@@ -151,19 +151,23 @@ def _plausible(number: str) -> bool:
     return number[:2] in _PROVINCES and 1 <= month <= 12 and 1 <= day <= 31
 
 
+def one_edit_variants(number: str) -> list[str]:
+    """Every string one digit substitution or one adjacent swap away."""
+    out = []
+    for i in range(len(number)):
+        for d in "0123456789":
+            if d != number[i]:
+                out.append(number[:i] + d + number[i + 1 :])
+    for i in range(len(number) - 1):
+        if number[i] != number[i + 1]:
+            out.append(number[:i] + number[i + 1] + number[i] + number[i + 2 :])
+    return out
+
+
 def phone_variants(phone: str, head: str, tail: str) -> list[str]:
     """The risk phone's one-digit-off and adjacent-swap variants that show ``head`` and
     ``tail`` (a resident's masked phone): only those can be that resident's number."""
-    out = []
-    n = len(phone)
-    for i in range(n):
-        for d in "0123456789":
-            if d != phone[i]:
-                out.append(phone[:i] + d + phone[i + 1 :])
-    for i in range(n - 1):
-        if phone[i] != phone[i + 1]:
-            out.append(phone[:i] + phone[i + 1] + phone[i] + phone[i + 2 :])
-    return [v for v in out if v[:3] == head and v[-4:] == tail]
+    return [v for v in one_edit_variants(phone) if v[:3] == head and v[-4:] == tail]
 
 
 def _fold(text: str | None) -> str:
@@ -233,7 +237,12 @@ def prepare(
     table = risk if isinstance(risk, pa.Table) else pa.Table.from_pylist(list(risk))
     n = table.num_rows
     recs = _column(table, "rec", pa.int64()).to_numpy()
-    name = _per_distinct(_column(table, "name", pa.string()), lambda v: names.clean(_fold(v)))
+    # Chinese names lose spaces and middle dots; Latin names keep their words apart, as the
+    # index keeps them (the pinyin of a Latin name is its words).
+    name = _per_distinct(
+        _column(table, "name", pa.string()),
+        lambda v: " ".join(v.split()) if v.isascii() else names.clean(_fold(v)),
+    )
     clean_names = pa.array([v or "" for v in name], pa.string())
     py = _per_distinct(clean_names, names.pinyin)
     gender = _per_distinct(
@@ -269,6 +278,14 @@ def prepare(
                 for candidate in candidates:
                     rep_ri.append(i)
                     rep_key.append(blind(candidate, "id"))
+        elif 6 <= len(number) < 18:
+            # Not a resident ID card number (a 15-digit first-generation ID, a foreign
+            # document): no checksum tells whether it is wrong, so its one-edit variants are
+            # looked up as well (pairs they find compare as "repaired").
+            id_hex[i] = id_keys[i] or blind(number, "id")
+            for candidate in one_edit_variants(number):
+                rep_ri.append(i)
+                rep_key.append(blind(candidate, "id"))
         elif id_keys[i]:
             id_hex[i] = id_keys[i]
         phone = _digits(phone_numbers[i]).replace("X", "")

@@ -68,7 +68,9 @@ def compare_sql(pairs: str) -> str:
         CASE WHEN l_name = '' OR r_name = '' THEN -1
              WHEN l_name = r_name THEN 0
              WHEN l_py = r_py THEN 1
-             WHEN jaro_winkler_similarity(l_py, r_py) >= 0.94 THEN 2
+             WHEN jaro_winkler_similarity(l_py, r_py) >= 0.94
+                  OR list_sort(string_split(l_py, ' ')) = list_sort(string_split(r_py, ' '))
+                  THEN 2
              WHEN split_part(l_py, ' ', 1) <> split_part(r_py, ' ', 1) THEN 5
              WHEN length(l_name) = length(r_name)
                   AND damerau_levenshtein(l_name, r_name) <= 1 THEN 3
