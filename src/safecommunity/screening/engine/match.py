@@ -833,6 +833,13 @@ def deduplicate(
         lv = fs.levels(con, pairs)
         # Without either phone in clear, "close" masked phones cannot be checked: unknown.
         lv["phone_lv"][lv["phone_close"] & (lv["phone_lv"] == 2)] = -1
+        # Two records with different valid ID numbers are two people (twins share name,
+        # birth and address): never merge candidates, however alike the rest.
+        distinct = lv["id_lv"] == 2
+        if distinct.any():
+            keep = ~distinct
+            a, b, left, right = a[keep], b[keep], left.filter(keep), right.filter(keep)
+            lv = {k: v[keep] for k, v in lv.items()}
         weights = fs.field_weights(lv, index.model)
         _term_weights(con, index, right, lv, weights, index.model)
     finally:
