@@ -110,31 +110,34 @@ def derive_sql(source: str, id_column: str) -> str:
     relation with name, py, birth (DATE), gender (0/1/2), id_key, phone_key (hex or null),
     phone_masked, address, path. Blind indexes are kept as DuckDB's 64-bit hash of their hex:
     half the memory of the 128 bits, and a chance collision in 14 million is ~10⁻¹²."""
-    sur_py = SURNAME_PY.format(name="name", py="py")
-    block = ADDRESS_BLOCK.format(a="address")
     tail = ADDRESS_TAIL.format(a="address")
+    # Each string is split or searched once: the syllables as a list, the address's tail by
+    # one regular expression and its compound cut from what precedes the tail.
     return f"""
-    WITH s AS (
-        SELECT *, replace(coalesce(py, ''), ' ', '') AS pyk, {sur_py} AS sur_py,
-            left(phone_masked, 3) AS ph_head, right(phone_masked, 4) AS ph_tail,
-            coalesce({block}, '') AS block
+    WITH t AS (
+        SELECT *, string_split(coalesce(py, ''), ' ') AS syl, {tail} AS addr_tail
         FROM {source}
+    ), s AS (
+        SELECT *, array_to_string(syl, '') AS pyk,
+            CASE WHEN left(name, 2) IN ({_COMPOUND}) THEN syl[1] || syl[2] ELSE syl[1] END
+                AS sur_py,
+            left(phone_masked, 3) AS ph_head, right(phone_masked, 4) AS ph_tail,
+            right(left(address, length(address) - length(addr_tail)), 4) AS block
+        FROM t
     )
     SELECT {id_column}, name, py, birth, gender,
         CASE WHEN id_key IS NOT NULL THEN hash(id_key) END AS id1,
         CASE WHEN phone_key IS NOT NULL THEN hash(phone_key) END AS ph1,
         TRY_CAST(ph_head || ph_tail AS UINTEGER) AS ph_vis,
-        CASE WHEN address IS NOT NULL THEN hash(block, {tail}) END AS addr_h,
+        CASE WHEN address IS NOT NULL THEN hash(block, addr_tail) END AS addr_h,
         CASE WHEN address IS NOT NULL AND block <> '' THEN hash(block) END AS block_h,
         CASE WHEN pyk <> '' AND birth IS NOT NULL THEN hash(pyk, year(birth), gender) END
             AS k_py_year,
         CASE WHEN sur_py = '' OR birth IS NULL THEN NULL
-             WHEN length(name) = 3 AND sur_py = split_part(py, ' ', 1)
-                THEN hash(split_part(py, ' ', 1), split_part(py, ' ', 2), birth)
+             WHEN length(name) = 3 AND sur_py = syl[1] THEN hash(syl[1], syl[2], birth)
              ELSE hash(sur_py, birth, gender, length(name)) END AS k_drop_last,
-        CASE WHEN length(name) = 3 AND sur_py = split_part(py, ' ', 1) AND birth IS NOT NULL
-            THEN hash(split_part(py, ' ', 1), split_part(py, ' ', 3), birth) END
-            AS k_drop_middle,
+        CASE WHEN length(name) = 3 AND sur_py = syl[1] AND birth IS NOT NULL
+            THEN hash(syl[1], syl[3], birth) END AS k_drop_middle,
         CASE WHEN pyk <> '' AND block <> '' THEN hash(pyk, block) END AS k_py_addr,
         CASE WHEN length(phone_masked) >= 7 AND sur_py <> ''
             THEN hash(ph_head, ph_tail, sur_py) END AS k_mask,
@@ -430,7 +433,7 @@ def _write_sorted_keys(base: pa.Table, folder: Path) -> None:
         valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), bool)
         values = np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), np.uint64)
         values, rows = values[valid], positions[valid]
-        order = np.argsort(values, kind="stable")
+        order = np.argsort(values)  # the order among equal keys does not matter
         np.save(folder / f"sorted_{key}.npy", values[order])
         np.save(folder / f"sorted_{key}_pos.npy", rows[order])
 
