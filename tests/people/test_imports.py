@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -695,3 +696,23 @@ def test_it_explains_an_id_number_excel_turned_into_a_number(world: World, tmp_p
     book.save(path)
     _result, issues = run(path)
     assert "Excel keeps only 15 digits" in issues.items[0].reason
+
+
+@pytest.mark.parametrize("phone", ["+86 1234567890", "0086 15012345", "１２３４５６７８９０"])
+def test_an_issue_never_shows_a_refused_phone_number_in_clear(
+    world: World, tmp_path: Path, phone: str
+) -> None:
+    """The reason quotes the number as normalised (without +86/0086, half-width), which
+    masking the cell as typed does not find: every run of seven digits is masked."""
+    path = write_csv(
+        tmp_path / "r.csv",
+        [
+            ["姓名", "性别", "出生日期", "手机", "地址"],
+            ["张伟", "男", "1985-03-12", phone, ADDRESS_A],
+        ],
+    )
+    result, issues = run(path)
+    (issue,) = issues.items
+    assert issue.column == "手机" and result.rejected == 1
+    for shown in (issue.value, issue.reason):
+        assert not re.search(r"\d{7,}", shown), shown

@@ -6,10 +6,10 @@ residence's ``path`` always follow the current dwelling's grid.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -77,6 +77,42 @@ class ResidentInput(NamedTuple):
 
 
 _GENDER_VALUES = frozenset(Gender.values)
+
+
+# --- rows of other apps that follow a resident ---------------------------------------------------
+#
+# Apps downstream of the registry keep rows that must follow a resident: a screening
+# verification task is handed to the team of the beat the resident lives in now, and a merge
+# must move it onto the kept record without losing its outcome. The registry never imports
+# those apps (data flows one way, DESIGN.md): they register here from their
+# ``AppConfig.ready``, and the registry calls them inside the transaction of the move or the
+# merge, so their rows never disagree with it.
+
+# ``moved(resident ids)``: those residents' ``path`` has just been saved with their new
+# dwelling's; the hook reads it from ``Resident``.
+MoveHook = Callable[[Collection[int]], None]
+# ``merged(keep, drop, path)``: called by ``resident_merge`` before it moves the rows that
+# point at ``drop``; ``path`` is where the kept record will live ("" for nowhere). The hook
+# moves its own rows (none may be left for the generic move to refuse) and returns what it
+# did, for the merge's audit entry.
+MergeHook = Callable[["Resident", "Resident", str], dict[str, Any]]
+_move_hooks: dict[str, MoveHook] = {}
+_merge_hooks: dict[str, MergeHook] = {}
+
+
+def resident_followers_register(label: str, *, moved: MoveHook, merged: MergeHook) -> None:
+    """Register an app's hooks (see above) under its label; again under one label replaces."""
+    _move_hooks[label] = moved
+    _merge_hooks[label] = merged
+
+
+def residents_moved(resident_ids: Collection[int]) -> None:
+    """Tell the registered apps that these residents moved (their ``path`` is saved). Every
+    write that moves a resident calls it in its transaction: ``residence_move_in``, a
+    re-registration and the registry import (a new resident has nothing following them yet)."""
+    if resident_ids:
+        for hook in _move_hooks.values():
+            hook(resident_ids)
 
 
 def resident_input(
@@ -332,6 +368,7 @@ def _reregister(
     if renamed:
         _write_name_keys(resident)
     _open_residence(resident, dwelling, since, relation, registered)
+    residents_moved([resident.pk])
     baseline_refresh(paths=[dwelling.path])
     audit_record(
         actor=actor,
@@ -428,6 +465,7 @@ def residence_move_in(
             current.save(update_fields=["until"])
             dwelling_use_refresh(dwelling_ids=[current.dwelling_id])
         residence = _open_residence(resident, dwelling, since, relation, registered)
+        residents_moved([resident.pk])
         baseline_refresh(paths=[current.path if current else "", dwelling.path])
         audit_record(
             actor=actor,
@@ -605,10 +643,13 @@ def resident_merge(
     Everything that points at ``drop`` — residences, care tags, name keys, and every foreign
     key of any app (the reverse relations of ``Resident._meta``, hidden ones included:
     dispute parties, custody items, screening matches and tasks…) — is moved to ``keep``.
-    Where ``keep`` already has the equivalent row (a care tag of the same kind, a name key,
-    a match of the same record) a uniqueness constraint refuses the move, and the dropped
-    resident's row goes with it (rows that protect their resident from deletion are never
-    dropped: the merge is refused instead).
+    Where ``keep`` already has the equivalent row (a care tag of the same kind, a name key)
+    a uniqueness constraint refuses the move, and the dropped resident's row goes with it
+    (rows that protect their resident from deletion are never dropped: the merge is refused
+    instead). Apps whose rows must not be dropped that way (screening: a match's review and
+    verification task) move their rows first through their registered merge hook
+    (``resident_followers_register``), which also brings their stored paths to the kept
+    record's; what the hooks did is in the audit entry under each app's label.
     Both current residences cannot stay: the dropped record's ends today and becomes history.
     ``keep``'s missing ID or phone number is filled from ``drop``'s.
 
@@ -641,6 +682,12 @@ def resident_merge(
         if kept_current is not None and dropped_current is not None:
             dropped_current.until = max(timezone.localdate(), dropped_current.since)
             dropped_current.save(update_fields=["until"])
+        # Where the kept record will live: its own home, else the dropped record's.
+        current_then = kept_current or dropped_current
+        new_path = current_then.path if current_then is not None else ""
+        # The apps whose rows follow a resident move theirs first, keeping what the generic
+        # move below would drop on a uniqueness conflict (a verification task's outcome).
+        followers = {label: hook(keep, drop, new_path) for label, hook in _merge_hooks.items()}
         for relation in Resident._meta.get_fields(include_hidden=True):
             # Reverse relations only: the foreign keys of other models that point here.
             if relation.concrete or not (relation.one_to_many or relation.one_to_one):
@@ -702,6 +749,7 @@ def resident_merge(
                 "moved": moved,
                 "dropped_rows": dropped_rows,
                 "filled": [f for f, on in (("id_number", fill_id), ("phone", fill_phone)) if on],
+                **{label: detail for label, detail in followers.items() if detail},
             },
         )
     return keep

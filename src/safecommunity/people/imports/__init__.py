@@ -38,7 +38,7 @@ from safecommunity.people.baseline import baseline_refresh
 from safecommunity.people.imports.batch import BatchWriter, ParsedRow, RowRejected
 from safecommunity.people.imports.bulk import indexes_deferred, worth_deferring
 from safecommunity.people.imports.parallel import default_workers, parsed_chunks
-from safecommunity.people.imports.rows import FileDuplicates, RowParser
+from safecommunity.people.imports.rows import FileDuplicates, RowParser, masked_text
 from safecommunity.people.imports.sources import ImportFileError, open_source
 from safecommunity.people.models import Resident
 from safecommunity.people.services import dwelling_use_refresh
@@ -128,6 +128,11 @@ class CsvIssueFile:
         self.close()
 
 
+# The fields whose issues name places (a grid code is 15 digits), not people: their digits
+# stay as typed. Every other issue has its long runs of digits masked (``masked_text``).
+PLACE_FIELDS = frozenset({"address", "grid"})
+
+
 class _Collector:
     """Counts issues, keeps the first few, forwards all to the sink."""
 
@@ -201,7 +206,11 @@ def import_residents(
         for column in parser.unknown_columns:
             report(
                 RowIssue(
-                    1, column, "", _("unknown column, ignored (see the accepted column names)")
+                    1,
+                    # A file without its header line: the first row's numbers are no names.
+                    masked_text(column),
+                    "",
+                    _("unknown column, ignored (see the accepted column names)"),
                 )
             )
         if defer_indexes is None:
@@ -231,6 +240,10 @@ def import_residents(
         def _reject(rejected: RowRejected) -> None:
             result.rejected += 1
             for column_field, value, reason in rejected.problems:
+                if column_field not in PLACE_FIELDS:
+                    # A reason may quote the number it refuses as normalised (no +86,
+                    # half-width digits), which masking the cell as typed does not find.
+                    value, reason = masked_text(value), masked_text(reason)
                 report(RowIssue(rejected.line, parser.column_name(column_field), value, reason))
 
         def load() -> None:

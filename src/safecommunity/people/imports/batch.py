@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from safecommunity.accounts.scope import Scope
 from safecommunity.people.baseline import baseline_refresh
 from safecommunity.people.models import NameKey, Residence, Resident
-from safecommunity.people.services import dwelling_use_refresh
+from safecommunity.people.services import dwelling_use_refresh, residents_moved
 from safecommunity.places.models import Building, Compound, Dwelling, Entrance, Grid
 
 # Addresses remembered between batches; cleared when it grows past this (a city has
@@ -313,6 +313,7 @@ class BatchWriter:
         corrected: list[Residence] = []
         corrected_fields: set[str] = set()
         opened: list[tuple[int, ParsedRow, _Place]] = []
+        moved: list[int] = []  # residents already in the registry who moved
         touched: set[int] = set()
 
         for row, place in placed if anyone else ():
@@ -379,6 +380,7 @@ class BatchWriter:
                     residence.until = row.since
                     closed.append(residence)
                 opened.append((resident.pk, row, place))
+                moved.append(resident.pk)
                 # Written even within one grid, so that ``updated_at`` follows: the screening
                 # index learns of moves from it (``screening.index_store``).
                 resident.path = place.path
@@ -414,6 +416,7 @@ class BatchWriter:
             Resident.objects.bulk_update(
                 list(changed_residents.values()), sorted(resident_fields), batch_size=500
             )
+        residents_moved(moved)  # their paths are saved: what follows them follows
         if closed:
             Residence.objects.bulk_update(closed, ["until"], batch_size=500)
         if corrected:

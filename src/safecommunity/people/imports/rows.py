@@ -5,6 +5,8 @@ refuses the whole file (``ImportFileError``) before any row is read."""
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -32,6 +34,25 @@ def masked_value(field: str, value: str) -> str:
         digits = "".join(ch for ch in value if ch.isdigit())
         return "*" * max(len(digits) - 4, 0) + digits[-4:] if len(digits) > 4 else "*" * len(digits)
     return value[:100]
+
+
+# Seven digits or more: a phone number (even without its area code), an ID number, a bank
+# card. Dates and house numbers are shorter. ``\d`` is any decimal digit, full-width ones
+# (０-９) included.
+_DIGIT_RUN = re.compile(r"\d{7,}")
+
+
+def masked_text(text: str) -> str:
+    """``text`` with every run of seven or more digits masked but its last four, full-width
+    digits included (``138１２３４5678`` → ``*******5678``; the rest of the text is left as
+    it is, full-width punctuation of a Chinese message included). For what an issue shows
+    besides the masked value: a reason may quote the number it refuses (normalised, so
+    neither the raw cell nor its digits find it), a name or note cell may hold one."""
+    if not text:
+        return text
+    return _DIGIT_RUN.sub(
+        lambda run: "*" * (len(run[0]) - 4) + unicodedata.normalize("NFKC", run[0][-4:]), text
+    )
 
 
 class RowParser:
