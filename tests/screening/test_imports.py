@@ -4,22 +4,32 @@ rejected and stored once, the masked issues file, and the bad files the issue li
 from __future__ import annotations
 
 import csv
+import io
+import re
+import stat
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from safecommunity.accounts.models import AuditEntry
 from safecommunity.people import identity
+from safecommunity.screening import tasks
 from safecommunity.screening.imports import Level
-from safecommunity.screening.models import RiskList, RiskRecord
+from safecommunity.screening.models import ListStatus, RiskList, RiskRecord
 from safecommunity.screening.services import (
     RiskListFileError,
     ScreeningError,
+    risk_list_enqueue,
     risk_list_import,
+    run_enqueue,
 )
 from tests.conftest import World
 from tests.screening.conftest import (
@@ -258,3 +268,202 @@ def test_it_needs_a_purpose_and_a_screener(world: World, tmp_path: Path) -> None
             actor=world.users["grid"], path=path, file_name="x.csv", name="", purpose="x"
         )
     assert not RiskList.objects.exists()
+
+
+# --- what an issue may show -----------------------------------------------------------------
+
+
+def no_long_number(text: str) -> bool:
+    """No run of seven digits or more, ASCII or full-width, is left in ``text``."""
+    return re.search(r"\d{7,}", text) is None
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+86 1234567890",  # +86 taken off, then too short: the reason quotes the rest
+        "0086 15012345",
+        "１２３４５６７８９０",  # full-width: the reason quotes it half-width
+        "+86 1234５６７８９０",
+    ],
+)
+def test_a_refused_phone_number_is_never_shown_in_clear(
+    world: World, tmp_path: Path, phone: str
+) -> None:
+    path = write_csv(tmp_path / "list.csv", [HEADER, ["张伟", "", phone, "", "", "", ""]])
+    result = do_import(world, path)
+    (issue,) = result.issues
+    assert issue.column == "手机号" and "dropped" in issue.reason
+    assert no_long_number(issue.reason) and no_long_number(issue.value)
+    assert no_long_number(Path(result.risk_list.issues_file).read_text(encoding="utf-8-sig"))
+
+
+def test_a_name_holding_digits_is_dropped_with_the_digits_masked(
+    world: World, tmp_path: Path
+) -> None:
+    """A phone number typed into the name column is never stored as a name, nor shown."""
+    rows = [
+        HEADER,
+        ["张伟13812345678", "", "", "", "", "", ""],  # nothing else to match on: rejected
+        ["李娜１３９", ZHANG_ID, "", "", "", "", ""],  # kept by its ID number, without a name
+    ]
+    result = do_import(world, write_csv(tmp_path / "list.csv", rows))
+    risk_list = result.risk_list
+    assert (risk_list.rows_kept, risk_list.rows_rejected) == (1, 1)
+    record = RiskRecord.objects.get(risk_list=risk_list)
+    assert record.line == 3 and record.name == "" and record.id_index is not None
+    by_line = {(i.line, i.column): i for i in result.issues}
+    assert by_line[(2, "姓名")].value == "张伟***********"
+    assert "a name has no digits" in by_line[(2, "姓名")].reason
+    assert by_line[(2, "")].level == Level.REJECTED
+    assert by_line[(3, "姓名")].value == "李娜***"
+    content = Path(risk_list.issues_file).read_text(encoding="utf-8-sig")
+    assert "13812345678" not in content and "１３９" not in content
+
+
+def test_a_date_of_birth_before_1900_is_dropped(world: World, tmp_path: Path) -> None:
+    rows = [HEADER, ["张伟", "", "", "1899-12-31", "", "", ""], ["李娜", "", "", "1900-01-01"]]
+    result = do_import(world, write_csv(tmp_path / "list.csv", rows))
+    records = {r.line: r for r in RiskRecord.objects.filter(risk_list=result.risk_list)}
+    assert records[2].birth_date is None and records[3].birth_date == date(1900, 1, 1)
+    (issue,) = result.issues
+    assert (issue.line, issue.column, issue.value) == (2, "出生日期", "1899-12-31")
+    assert "before 1900" in issue.reason and "dropped" in issue.reason
+
+
+def test_a_file_without_a_header_does_not_show_its_first_row_in_clear(
+    world: World, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "list.csv", [["13812345678", "12345"], ["13987654321", "x"]])
+    with pytest.raises(RiskListFileError, match="no column to match on") as refused:
+        do_import(world, path)
+    assert no_long_number(str(refused.value)) and "*******5678" in str(refused.value)
+
+
+# --- the import in the background -------------------------------------------------------------
+
+
+def upload(content: bytes, name: str = "名单.csv") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="text/csv")
+
+
+def csv_bytes(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def test_an_upload_is_stored_privately_and_queued(world: World) -> None:
+    content = csv_bytes(list_rows())
+    risk_list = risk_list_enqueue(
+        actor=world.users["station"], upload=upload(content), name="", purpose="疫情防控排查"
+    )
+    assert risk_list.status == ListStatus.QUEUED and risk_list.name == "名单"
+    stored = Path(risk_list.stored_file)
+    assert stored.read_bytes() == content and stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert risk_list.progress_total == len(content) and not risk_list.records.exists()
+    assert risk_list.scope_paths == sorted([world.beat_a.path, world.beat_b.path])
+    with pytest.raises(ScreeningError, match="still being imported"):
+        run_enqueue(actor=world.users["station"], risk_list=risk_list, purpose="x")
+
+
+def test_an_upload_needs_a_purpose_and_a_screener(world: World) -> None:
+    with pytest.raises(ScreeningError, match="purpose"):
+        risk_list_enqueue(actor=world.users["station"], upload=upload(b"x"), name="", purpose="")
+    with pytest.raises(PermissionDenied):
+        risk_list_enqueue(actor=world.users["grid"], upload=upload(b"x"), name="", purpose="x")
+    assert not RiskList.objects.exists()
+    assert not list((Path(settings.DATA_DIR) / "screening" / "uploads").glob("*"))
+
+
+def test_the_worker_imports_a_queued_list_and_deletes_the_upload(world: World) -> None:
+    content = csv_bytes([*list_rows(), ["", "", "123", "", "", "", ""]])
+    risk_list = risk_list_enqueue(
+        actor=world.users["station"],
+        upload=upload(content),
+        name="卫健委名单",
+        purpose="疫情防控排查",
+    )
+    stored = Path(risk_list.stored_file)
+    out = io.StringIO()
+    call_command("worker", "--once", stdout=out, stderr=io.StringIO())
+    assert "imported 1 risk list(s)" in out.getvalue()
+    risk_list.refresh_from_db()
+    assert risk_list.status == ListStatus.DONE and risk_list.finished_at is not None
+    assert (risk_list.rows_read, risk_list.rows_kept, risk_list.rows_rejected) == (5, 4, 1)
+    assert risk_list.progress_done == risk_list.progress_total == len(content)
+    assert risk_list.name == "卫健委名单" and risk_list.records.count() == 4
+    assert Path(risk_list.issues_file).is_file()
+    assert not stored.exists() and risk_list.stored_file == ""
+    entry = AuditEntry.objects.get(action="screening.list_import")
+    assert entry.actor == world.users["station"] and entry.reason == "疫情防控排查"
+    # Imported, the list can be screened.
+    run_enqueue(actor=world.users["station"], risk_list=risk_list, purpose="疫情防控排查")
+
+
+def test_a_queued_list_the_worker_cannot_read_fails_with_the_reason(world: World) -> None:
+    risk_list = risk_list_enqueue(
+        actor=world.users["station"], upload=upload(b""), name="", purpose="排查"
+    )
+    stored = Path(risk_list.stored_file)
+    call_command("worker", "--once", stdout=io.StringIO(), stderr=io.StringIO())
+    risk_list.refresh_from_db()
+    assert risk_list.status == ListStatus.FAILED
+    assert risk_list.message == "The file is empty. Nothing was imported."
+    assert not stored.exists() and not risk_list.records.exists()
+    with pytest.raises(ScreeningError, match="import failed"):
+        run_enqueue(actor=world.users["station"], risk_list=risk_list, purpose="x")
+
+
+def test_a_failed_import_deletes_what_it_had_written(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches are committed as they go; an import that fails after some of them leaves no
+    record behind, and the list says it failed."""
+    from safecommunity.screening import imports
+
+    real = imports._record
+
+    def broken_at_line_6(risk_list: RiskList, line: int, values: Any) -> RiskRecord:
+        if line == 6:
+            raise RuntimeError("disk full")
+        return real(risk_list, line, values)
+
+    monkeypatch.setattr(imports, "_record", broken_at_line_6)
+    rows = [HEADER] + [[f"张{i}", "", f"138{i:08d}", "", "", "", ""] for i in range(8)]
+    risk_list = risk_list_enqueue(
+        actor=world.users["station"], upload=upload(csv_bytes(rows)), name="", purpose="排查"
+    )
+    claimed = tasks.risk_list_claim_next()
+    assert claimed is not None and claimed.pk == risk_list.pk
+    written: list[int] = []
+    with pytest.raises(RuntimeError):
+        risk_list_import(
+            actor=claimed.created_by,
+            path=Path(claimed.stored_file),
+            into=claimed,
+            batch_rows=2,
+            progress=lambda *step: written.append(
+                RiskRecord.objects.filter(risk_list=claimed).count()
+            ),
+        )
+    assert written[:2] == [2, 4]  # two batches were in before line 6 failed
+    risk_list.refresh_from_db()
+    assert risk_list.status == ListStatus.FAILED and "internal error" in risk_list.message
+    assert not risk_list.records.exists()
+    assert not list((Path(settings.DATA_DIR) / "screening" / "lists").glob("*"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_holds_no_transaction_between_batches(world: World, tmp_path: Path) -> None:
+    """Each batch is its own transaction: between batches the import holds none, so other
+    writers (on SQLite: every other writer) wait for one batch at most."""
+    rows = [HEADER] + [[f"张{i}", "", f"138{i:08d}", "", "", "", ""] for i in range(7)]
+    between: list[tuple[bool, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        between.append((connection.in_atomic_block, RiskRecord.objects.count()))
+
+    result = do_import(world, write_csv(tmp_path / "l.csv", rows), batch_rows=3, progress=progress)
+    assert result.risk_list.rows_kept == 7
+    assert between == [(False, 3), (False, 6), (False, 7)]

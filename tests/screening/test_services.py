@@ -4,7 +4,9 @@ to the engine in chunks; reviews make verification tasks; exports mask what must
 
 from __future__ import annotations
 
+import hashlib
 import io
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,13 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from safecommunity.accounts.models import AuditEntry
+from safecommunity.people.imports import import_residents
+from safecommunity.people.services import residence_move_in
 from safecommunity.screening import engine
 from safecommunity.screening.models import (
     Decision,
     Match,
+    Review,
     RunStatus,
     TaskStatus,
     VerificationTask,
@@ -33,7 +38,9 @@ from tests.conftest import World
 from tests.screening.conftest import (
     HEADER,
     ZHANG_ID,
+    Duplicates,
     Population,
+    deduplicated,
     imported,
     list_rows,
     screened,
@@ -323,3 +330,183 @@ def test_a_run_against_an_empty_registry_finds_nobody(world: World, tmp_path: Pa
     run = screened(admin, imported(admin, write_csv(tmp_path / "l.csv", list_rows())))
     assert run.status == RunStatus.DONE and (run.records, run.matched_records) == (4, 0)
     assert not Match.objects.exists()
+
+
+# --- a run's results exist once it is done --------------------------------------------------
+
+
+def test_a_match_of_a_run_not_done_is_neither_reviewed_nor_exported(
+    population: Population, tmp_path: Path
+) -> None:
+    """A running run may still restart, and a restart deletes what it stored: a review or
+    task made meanwhile would be wiped with it. So nothing is decided before it is done."""
+    from safecommunity.screening import tasks
+
+    station = population.station
+    risk_list = imported(station, write_csv(tmp_path / "l.csv", list_rows()))
+    run_enqueue(actor=station, risk_list=risk_list, purpose="疫情防控排查")
+    run = tasks.run_claim_next()
+    assert run is not None and run.status == RunStatus.RUNNING
+    match = Match.objects.create(
+        run=run,
+        record=risk_list.records.get(line=2),
+        resident=population.zhang,
+        path=population.zhang.path,
+        band="certain",
+        weight=30.0,
+        probability=1.0,
+    )
+    with pytest.raises(ScreeningError, match="not finished"):
+        match_review(actor=station, match=match, decision=Decision.CONFIRMED)
+    with pytest.raises(ScreeningError, match="not finished"):
+        run_export_xlsx(actor=station, run=run)
+    assert not Review.objects.exists() and not VerificationTask.objects.exists()
+    assert not AuditEntry.objects.filter(action__in=["screening.review", "screening.export"])
+
+
+# --- what the audit log says was matched -------------------------------------------------------
+
+
+def test_the_finish_entry_names_whom_the_run_matched(
+    population: Population, tmp_path: Path
+) -> None:
+    admin = population.world.users["admin"]
+    run = screened(admin, imported(admin, write_csv(tmp_path / "l.csv", list_rows())))
+    finish = AuditEntry.objects.get(action="screening.run_finish", object_id=str(run.pk))
+    expected = sorted([population.zhang.pk, population.li.pk, population.wang.pk])
+    assert finish.detail["matched_residents"] == expected
+    assert finish.detail["matched_residents_total"] == 3
+    # The digest of every stored match, recomputed from the rows as the docstring says.
+    rows = sorted(Match.objects.filter(run=run).values_list("record_id", "resident_id", "band"))
+    text = "".join(f"{record},{resident},,{band}\n" for record, resident, band in rows)
+    assert finish.detail["matches"] == len(rows) == 3
+    assert finish.detail["matches_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    # Rows that change later no longer fit the digest: the entry still says what was found.
+    Match.objects.filter(run=run, rank=1, record__line=2).update(band="possible")
+    changed = sorted(Match.objects.filter(run=run).values_list("record_id", "resident_id", "band"))
+    again = "".join(f"{record},{resident},,{band}\n" for record, resident, band in changed)
+    assert hashlib.sha256(again.encode()).hexdigest() != finish.detail["matches_sha256"]
+
+
+def test_the_finish_entry_of_a_deduplication_names_both_residents_of_each_pair(
+    duplicates: Duplicates,
+) -> None:
+    population = duplicates.population
+    run = deduplicated(population.world.users["admin"])
+    finish = AuditEntry.objects.get(action="screening.run_finish", object_id=str(run.pk))
+    strong = Match.objects.filter(run=run, band__in=["certain", "probable"])
+    ids = set(strong.values_list("resident_id", flat=True)) | set(
+        strong.values_list("other_id", flat=True)
+    )
+    assert population.zhang.pk in ids and duplicates.zhang_again.pk in ids
+    assert finish.detail["matched_residents"] == sorted(ids)
+    rows = sorted(Match.objects.filter(run=run).values_list("resident_id", "other_id", "band"))
+    text = "".join(f",{resident},{other},{band}\n" for resident, other, band in rows)
+    assert finish.detail["matches_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- tasks follow their resident ---------------------------------------------------------------
+
+
+def test_an_open_task_follows_its_resident_to_the_new_beat(
+    population: Population, station_run: Any
+) -> None:
+    """Moved to beat B, 张伟's open task is beat B's to work; 李娜's done task stays with
+    the team that did it when she moves."""
+    world = population.world
+    zhang_match = Match.objects.get(run=station_run, record__line=2, rank=1)
+    li_match = Match.objects.get(run=station_run, record__line=3, rank=1)
+    for match in (zhang_match, li_match):
+        match_review(actor=population.station, match=match, decision=Decision.CONFIRMED)
+    li_task = VerificationTask.objects.get(match=li_match)
+    task_complete(actor=world.users["neighbour"], task=li_task, outcome="已核实")
+    residence_move_in(
+        resident=population.zhang,
+        dwelling=world.dwelling_b,
+        since=date(2025, 1, 1),
+        relation="other",
+        registered=False,
+        actor=None,
+    )
+    residence_move_in(
+        resident=population.li,
+        dwelling=world.dwelling_a,
+        since=date(2025, 1, 1),
+        relation="other",
+        registered=False,
+        actor=None,
+    )
+    zhang_task = VerificationTask.objects.get(match=zhang_match)
+    assert zhang_task.path == world.beat_b.path
+    assert VerificationTask.objects.get(pk=li_task.pk).path == world.beat_b.path
+    with pytest.raises(PermissionDenied):  # beat A's officer no longer works it
+        task_complete(actor=world.users["officer"], task=zhang_task, outcome="不在")
+    done = task_complete(actor=world.users["neighbour"], task=zhang_task, outcome="已核实")
+    assert done.status == TaskStatus.DONE
+
+
+def test_an_open_task_follows_a_move_the_registry_import_records(
+    population: Population, station_run: Any, tmp_path: Path
+) -> None:
+    world = population.world
+    match = Match.objects.get(run=station_run, record__line=2, rank=1)
+    match_review(actor=population.station, match=match, decision=Decision.CONFIRMED)
+    moved = write_csv(
+        tmp_path / "registry.csv",
+        [
+            ["姓名", "性别", "出生日期", "身份证号", "地址", "入住日期"],
+            ["张伟", "男", "1985-03-12", ZHANG_ID, world.dwelling_b.standard_address, "2025-01-01"],
+        ],
+    )
+    result = import_residents(path=moved, actor=None, defer_indexes=False)
+    assert result.updated == 1
+    assert VerificationTask.objects.get(match=match).path == world.beat_b.path
+
+
+# --- export: what may leave the platform ----------------------------------------------------------
+
+
+def test_the_export_of_pairs_hides_the_side_outside_the_scope(duplicates: Duplicates) -> None:
+    """王芳 lives in beat C, outside the station: her side of the pair is only "outside
+    your jurisdiction" — no name, birth date, address or beat."""
+    population = duplicates.population
+    station = population.station
+    run = deduplicated(station)
+    rows = sheet_rows(run_export_xlsx(actor=station, run=run))
+    assert rows[0][:4] == ("Resident", "Dwelling", "Beat", "Other resident")
+    (wang,) = [row for row in rows[1:] if "王芳" in (row[0], row[3])]
+    sides = [(wang[0], wang[1], wang[2], wang[9]), (wang[3], wang[4], wang[5], wang[10])]
+    inside = ("王芳", "学府花园1号楼1门101", "学府一警务区", "1970-01-05")
+    outside = ("outside your jurisdiction", None, None, None)
+    assert sorted(sides, key=str) == sorted([inside, outside], key=str)
+    assert "三戒里" not in repr(rows)
+    zhang = [row for row in rows[1:] if row[0] == "张伟"]
+    assert zhang and "outside your jurisdiction" not in zhang[0]
+
+
+def test_the_export_for_a_user_who_may_not_see_names_keeps_only_what_they_may(
+    population: Population, tmp_path: Path
+) -> None:
+    """As the people API does for a city analyst: names masked, dates of birth as the year,
+    no notes — and no address in a file that leaves the platform; the beat stays."""
+    city = population.world.users["city"]
+    run = screened(city, imported(city, write_csv(tmp_path / "l.csv", list_rows())))
+    rows = sheet_rows(run_export_xlsx(actor=city, run=run))
+    assert rows[0][10:] == (
+        "Date of birth on the list",
+        "Address on the list",
+        "Note on the list",
+        "Resident's date of birth",
+    )
+    zhang = next(row for row in rows[1:] if row[0] == 2)
+    assert zhang[1] == "张*" and zhang[6] == "张*" and zhang[8] == "学府一警务区"
+    assert zhang[7] is None and zhang[11] is None and zhang[12] is None
+    assert zhang[10] == "1985" and zhang[13] == "1985"
+    text = repr(rows)
+    assert "学府花园" not in text and "密接" not in text and "1985-03-12" not in text
+    # Someone who may see names gets all of it.
+    admin = population.world.users["admin"]
+    full = sheet_rows(run_export_xlsx(actor=admin, run=run))
+    zhang = next(row for row in full[1:] if row[0] == 2)
+    assert zhang[7] == "学府花园1号楼1门101" and zhang[11] == "学府花园1号楼1门101"
+    assert (zhang[10], zhang[12], zhang[13]) == ("1985-03-12", "密接", "1985-03-12")

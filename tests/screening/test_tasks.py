@@ -4,18 +4,35 @@ without a single duplicate match."""
 
 from __future__ import annotations
 
+import csv
 import io
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
 from safecommunity.screening import tasks
-from safecommunity.screening.models import Band, Match, RunStatus, ScreeningRun
-from safecommunity.screening.services import ScreeningError, run_enqueue, run_execute
+from safecommunity.screening.models import (
+    Band,
+    ListStatus,
+    Match,
+    RiskList,
+    RiskRecord,
+    RunStatus,
+    ScreeningRun,
+)
+from safecommunity.screening.services import (
+    ScreeningError,
+    risk_list_enqueue,
+    run_enqueue,
+    run_execute,
+)
 from tests.screening.conftest import Population, imported, list_rows, write_csv
 
 
@@ -154,3 +171,101 @@ def test_a_failed_run_does_not_stop_the_worker(
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == RunStatus.FAILED and second.status == RunStatus.DONE
+
+
+class _Stop(Exception):
+    """Ends the worker's endless loop in a test."""
+
+
+def test_the_worker_takes_up_a_run_that_goes_stale_while_it_runs(
+    queued: ScreeningRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker was killed mid-run and a new one started at once: at its start the run's
+    heartbeat is still fresh, so the run looks alive. Ten minutes on it is stale, and the
+    running worker — which looks again every minute, not only when it starts — takes it
+    up and finishes it."""
+    from safecommunity.people.management.commands import worker
+
+    claimed = tasks.run_claim_next()  # by the worker that is then killed
+    assert claimed is not None
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        naps: list[float] = []
+
+        def nap(seconds: float) -> None:
+            claimed.refresh_from_db()
+            if claimed.status == RunStatus.DONE or len(naps) > 60:
+                raise _Stop
+            naps.append(seconds)
+            traveller.shift(timedelta(seconds=30))
+
+        monkeypatch.setattr(worker.time, "sleep", nap)
+        err = io.StringIO()
+        with pytest.raises(_Stop):
+            call_command("worker", stdout=io.StringIO(), stderr=err)
+    assert claimed.status == RunStatus.DONE and claimed.attempts == 1
+    assert "requeued 1 stale screening run(s)" in err.getvalue()
+    # Taken up once stale (ten minutes after its last heartbeat), not before.
+    assert 20 <= len(naps) <= 24
+
+
+# --- risk lists in the background ---------------------------------------------------------------
+
+
+def queued_list(population: Population, content: bytes) -> RiskList:
+    return risk_list_enqueue(
+        actor=population.station,
+        upload=SimpleUploadedFile("l.csv", content),
+        name="",
+        purpose="疫情防控排查",
+    )
+
+
+def list_csv() -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(list_rows())
+    return buffer.getvalue().encode()
+
+
+def test_a_list_of_a_killed_worker_is_imported_again_from_a_clean_slate(
+    population: Population,
+) -> None:
+    risk_list = queued_list(population, list_csv())
+    claimed = tasks.risk_list_claim_next()
+    assert claimed is not None and claimed.status == ListStatus.IMPORTING
+    assert tasks.risk_list_claim_next() is None
+    # The dead worker had written one record.
+    RiskRecord.objects.create(risk_list=claimed, line=2, name="张伟")
+    stale = timezone.now() - tasks.STALE_AFTER - timedelta(minutes=1)
+    RiskList.objects.filter(pk=claimed.pk).update(heartbeat_at=stale)
+    assert tasks.risk_lists_requeue_stale(now=stale + timedelta(minutes=5)) == 0  # alive
+    assert tasks.risk_lists_requeue_stale() == 1
+    risk_list.refresh_from_db()
+    assert risk_list.status == ListStatus.QUEUED and not risk_list.records.exists()
+    assert tasks.risk_lists_import_pending() == 1
+    risk_list.refresh_from_db()
+    assert risk_list.status == ListStatus.DONE and risk_list.records.count() == 4
+    assert sorted(risk_list.records.values_list("line", flat=True)) == [2, 3, 4, 5]
+
+
+def test_a_stale_list_whose_upload_is_gone_fails(population: Population) -> None:
+    risk_list = queued_list(population, list_csv())
+    claimed = tasks.risk_list_claim_next()
+    assert claimed is not None
+    Path(claimed.stored_file).unlink()
+    RiskList.objects.filter(pk=claimed.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert tasks.risk_lists_requeue_stale() == 1
+    risk_list.refresh_from_db()
+    assert risk_list.status == ListStatus.FAILED and "upload the list again" in risk_list.message
+
+
+def test_old_uploads_are_swept_but_not_those_still_waiting(population: Population) -> None:
+    waiting = Path(queued_list(population, list_csv()).stored_file)
+    folder = waiting.parent
+    leftover, fresh = folder / "leftover.csv", folder / "fresh.csv"
+    for path in (leftover, fresh):
+        path.write_bytes(b"x")
+    two_days_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    for path in (leftover, waiting):
+        os.utime(path, (two_days_ago, two_days_ago))
+    assert tasks.uploads_sweep() == 1
+    assert not leftover.exists() and fresh.exists() and waiting.exists()

@@ -14,14 +14,18 @@ each unusable value is reported and dropped rather than the row refused:
 - an ID number of the right shape whose check digit or date is wrong is kept
   (``id_valid=False``, a warning): the engine tries to repair one wrong or two swapped
   digits. An ID number of the wrong shape is dropped;
-- a malformed phone number, date of birth or gender is dropped;
+- a malformed phone number, date of birth or gender is dropped, and so is a date of birth
+  before 1900 and a name holding digits (a phone or ID number typed into the name column
+  must never be stored as a name);
 - a row with no name, no ID number and no phone is rejected;
 - a row with the same content as an earlier row is stored once (``rows_duplicate``).
 
 Names are kept as typed, traditional characters included: the engine compares by pinyin.
 Every issue goes to an ``IssueSink`` (line, column, value — ID and phone numbers masked —
-level and reason). Nothing here decides who may import or writes the audit entry: that is
-``services.risk_list_import``.
+level and reason); every run of seven or more digits in an issue's column, value or reason
+is masked on the way (``people.imports.rows.masked_text``): a reason may quote the number
+it refuses, a name cell may hold a phone number. Nothing here decides who may import or
+writes the audit entry: that is ``services.risk_list_import``.
 """
 
 from __future__ import annotations
@@ -35,12 +39,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecommunity.people import identity
 from safecommunity.people.imports import columns
-from safecommunity.people.imports.rows import masked_value
+from safecommunity.people.imports.rows import masked_text, masked_value
 from safecommunity.people.imports.sources import CellProblem, ImportFileError, open_source
 from safecommunity.people.services import protect_id_number, protect_phone
 from safecommunity.screening.models import RiskList, RiskRecord
@@ -50,6 +55,9 @@ BATCH_ROWS = 5_000
 ISSUES_KEPT = 100
 NAME_MAX = 50
 ADDRESS_MAX = 200
+# The earliest date of birth taken: an earlier one is a typing error (and the registry's
+# dates of birth start there too).
+BIRTH_MIN = date(1900, 1, 1)
 NOTE_MAX = 2_000
 
 # Called after each batch: ("import", done, total), in the file's unit (bytes for CSV, rows
@@ -205,7 +213,7 @@ class Header:
                     "The header line has no column to match on: it needs a name (姓名), an ID "
                     "number (身份证号) or a phone (手机号) column. Found: %(found)s."
                 )
-                % {"found": found[:300]}
+                % {"found": masked_text(found[:300])}
             )
 
     def column(self, field_name: str) -> str:
@@ -244,12 +252,21 @@ class RowValues:
 
 def _masked(error: Exception, phone: str) -> str:
     """The identity module's message without the number it quotes (the issues file is
-    masked: a malformed number is still somebody's number)."""
+    masked: a malformed number is still somebody's number). The number as typed and its
+    digits are masked here, however short; ``masked_text`` then masks any longer run of
+    digits left (the number as the identity module normalised it: without +86, 0086 or
+    full-width digits)."""
     reason = str(error)
     for shown in {phone, "".join(ch for ch in phone if ch.isdigit())}:
         if shown:
             reason = reason.replace(shown, masked_value("phone", shown))
     return reason
+
+
+def _digits_hidden(text: str) -> str:
+    """``text`` with every digit (full-width ones too) shown as ``*``: what an issue shows
+    of a name refused for holding digits."""
+    return "".join("*" if ch.isdecimal() else ch for ch in text)
 
 
 def _clean(value: Any) -> str:
@@ -285,7 +302,16 @@ class RowReader:
                 raw[field_name] = None
 
         name = _clean(raw.get("name"))
-        if len(name) > NAME_MAX:
+        if any(ch.isdecimal() for ch in name):
+            report(
+                RiskRowIssue(
+                    line,
+                    self.header.column("name"),
+                    _digits_hidden(name)[:100],
+                    _("a name has no digits (a phone or ID number in the name column?); dropped"),
+                )
+            )
+        elif len(name) > NAME_MAX:
             problem("name", name, _("the name is longer than 50 characters; dropped"))
         else:
             values.name = name
@@ -310,6 +336,12 @@ class RowReader:
                         "birth_date",
                         _clean(birth_cell),
                         _("the date of birth is in the future; dropped"),
+                    )
+                elif birth is not None and birth < BIRTH_MIN:
+                    problem(
+                        "birth_date",
+                        _clean(birth_cell),
+                        _("the date of birth is before 1900, surely a typing error; dropped"),
                     )
                 else:
                     values.birth_date = birth
@@ -371,14 +403,22 @@ def read_risk_list(
 ) -> ReadCounts:
     """Read ``path`` into ``risk_list``'s records, ``batch_rows`` at a time.
 
-    Raises ``RiskListFileError`` when the file cannot be read at all, its header names no
-    column to match on, or it has no row below the header; records already written by then
-    stay in the caller's transaction, which should roll back.
+    Each batch is written in a transaction of its own. Raises ``RiskListFileError`` when the
+    file cannot be read at all, its header names no column to match on, or it has no row
+    below the header; the records written by then are the caller's to delete
+    (``services.risk_list_import`` does).
     """
     today = today or timezone.localdate()
     counts = ReadCounts()
 
     def report(issue: RiskRowIssue) -> None:
+        issue = RiskRowIssue(
+            issue.line,
+            masked_text(issue.column),
+            masked_text(issue.value),
+            masked_text(issue.reason),
+            issue.level,
+        )
         counts.issues += 1
         if len(counts.first_issues) < ISSUES_KEPT:
             counts.first_issues.append(issue)
@@ -399,7 +439,8 @@ def read_risk_list(
 
         def flush() -> None:
             if batch:
-                RiskRecord.objects.bulk_create(batch)
+                with transaction.atomic():
+                    RiskRecord.objects.bulk_create(batch)
                 counts.batches += 1
                 batch.clear()
             if progress is not None:

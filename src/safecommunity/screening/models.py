@@ -19,6 +19,13 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
+class ListStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
 class RunKind(models.TextChoices):
     SCREENING = "screening", _("Risk-list screening")
     DEDUPLICATION = "deduplication", _("Registry deduplication")
@@ -48,6 +55,11 @@ class TaskStatus(models.TextChoices):
 
 
 class RiskList(models.Model):
+    """An uploaded risk list. The row is also its import job: ``risk_list_enqueue`` stores
+    the upload and queues it, ``safecommunity worker`` claims it with a conditional update
+    (``queued`` → ``importing``) and imports it in batches with ``risk_list_import``, storing
+    progress and a heartbeat; only a ``done`` list can be screened."""
+
     name = models.CharField(_("name"), max_length=200)
     purpose = models.TextField(_("purpose"))
     file_name = models.CharField(_("file"), max_length=255, blank=True)
@@ -64,12 +76,29 @@ class RiskList(models.Model):
     # The creator's scope when the list was imported ([] = everything): the list is seen by
     # its creator and by users whose scope covers all of it (``screening.selectors``).
     scope_paths = models.JSONField(default=list)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ListStatus.choices, default=ListStatus.QUEUED
+    )
+    # The upload waiting for its import (personal data in the clear, mode 0600): deleted
+    # once the import ends, whichever way.
+    stored_file = models.CharField(max_length=500, blank=True, editable=False)
+    # Progress in the file's own units: bytes read for CSV, rows read for XLSX.
+    progress_done = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(default=0)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    message = models.TextField(_("message"), blank=True)
 
     class Meta:
         verbose_name = _("risk list")
         verbose_name_plural = _("risk lists")
+        indexes = [models.Index(fields=["status", "created_at"], name="risklist_queue")]
         constraints = [
             models.CheckConstraint(condition=~Q(purpose=""), name="risklist_purpose_stated"),
+            models.CheckConstraint(
+                condition=Q(status__in=ListStatus.values), name="risklist_status_valid"
+            ),
         ]
 
     def __str__(self) -> str:
