@@ -17,6 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from safecommunity.accounts.models import AuditEntry
+from safecommunity.people.services import residence_move_in
 from safecommunity.screening.models import (
     Decision,
     Match,
@@ -33,7 +35,9 @@ from tests.screening.conftest import (
     LI_PHONE,
     ZHANG_ID,
     ZHANG_PHONE,
+    Duplicates,
     Population,
+    deduplicated,
     imported,
     list_rows,
     screened,
@@ -41,6 +45,10 @@ from tests.screening.conftest import (
 )
 
 BASE = "/api/v1/screening"
+
+
+# Distinct given names for the residents that make a longer list.
+GIVEN_NAMES = "甲乙丙丁戊己庚辛"
 
 
 def post(client: Client, url: str, body: object) -> Any:
@@ -172,7 +180,11 @@ def test_the_matches_cost_the_same_queries_for_few_or_many_records(
     rows = list_rows()
     for i in range(6):
         resident = register(
-            f"陈{i}号", population.world.dwelling_a, born=date(1960, 1, 1 + i), sequence=101 + 2 * i
+            # Names without digits: a name holding one is refused by the list import.
+            "陈" + GIVEN_NAMES[i],
+            population.world.dwelling_a,
+            born=date(1960, 1, 1 + i),
+            sequence=101 + 2 * i,
         )
         rows.append([resident.name, "", "", f"1960-01-{1 + i:02d}", "男", "", ""])
     big = screened(
@@ -275,6 +287,142 @@ def test_it_lists_merge_candidates_saying_whether_they_may_be_merged(
         client(population, "station"), f"{BASE}/matches/{pair.pk}/review", {"decision": "confirmed"}
     )
     assert review.status_code == 400
+
+
+def test_the_side_of_a_pair_outside_the_scope_is_only_said_to_exist(
+    duplicates: Duplicates,
+) -> None:
+    """The officer of beat A gets both pairs through their beat-A side; of the other side
+    (beat B, 河北区) only that it is there — no name, birth, address, beat, numbers or id."""
+    population = duplicates.population
+    run = deduplicated(population.world.users["officer"])
+    pairs = items(client(population, "officer").get(f"{BASE}/runs/{run.pk}/pairs"))
+    assert len(pairs) == 2
+    text = json.dumps(pairs, ensure_ascii=False)
+    hidden_ids = {population.wang.pk, duplicates.zhang_again.pk}
+    for pair in pairs:
+        sides = [pair["resident"], pair["other"]]
+        outside = [side for side in sides if "outside_jurisdiction" in side]
+        assert outside == [
+            {
+                "outside_jurisdiction": True,
+                "detail": "A possible duplicate outside your jurisdiction",
+            }
+        ]
+        inside = [side for side in sides if "id" in side]
+        assert len(inside) == 1 and inside[0]["id"] not in hidden_ids
+        assert inside[0]["beat"] == "学府一警务区"
+        assert pair["mergeable"] is False
+    assert population.wang.id_masked not in text
+    assert "三戒里" not in text and "学府二警务区" not in text and "南开小区" not in text
+    # The district covers both 张伟s: that pair is whole, 王芳's is not.
+    district = items(client(population, "district").get(f"{BASE}/runs/{run.pk}/pairs"))
+    whole = [p for p in district if "id" in p["resident"] and "id" in p["other"]]
+    assert len(whole) == 1 and whole[0]["mergeable"] is True
+
+
+@pytest.mark.parametrize("status", [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.FAILED])
+def test_a_review_of_an_unfinished_run_is_refused(
+    population: Population, tmp_path: Path, status: str
+) -> None:
+    run = station_run(population, tmp_path)
+    match = Match.objects.get(run=run, resident=population.zhang)
+    ScreeningRun.objects.filter(pk=run.pk).update(status=status)
+    response = post(
+        client(population, "station"),
+        f"{BASE}/matches/{match.pk}/review",
+        {"decision": "confirmed"},
+    )
+    assert response.status_code == 400
+    assert ("failed" if status == RunStatus.FAILED else "not finished yet") in response.json()[
+        "detail"
+    ]
+    assert not Review.objects.exists() and not VerificationTask.objects.exists()
+
+
+def test_reading_matches_and_pairs_is_audited(population: Population, tmp_path: Path) -> None:
+    run = station_run(population, tmp_path)
+    station = client(population, "station")
+    station.get(f"{BASE}/runs/{run.pk}/matches?band=certain&limit=5&offset=1")
+    entry = AuditEntry.objects.get(action="screening.view")
+    assert (entry.actor, entry.object_id, entry.reason) == (
+        population.station,
+        str(run.pk),
+        run.purpose,
+    )
+    assert entry.detail == {
+        "run": run.pk,
+        "view": "api.matches",
+        "band": "certain",
+        "undecided": False,
+        "limit": 5,
+        "offset": 1,
+    }
+    dedup = run_execute(dedup_enqueue(actor=population.station, purpose="核查", inline=True))
+    station.get(f"{BASE}/runs/{dedup.pk}/pairs")
+    latest = AuditEntry.objects.filter(action="screening.view").latest("pk")
+    assert latest.object_id == str(dedup.pk)
+    assert latest.detail == {"run": dedup.pk, "view": "api.pairs", "limit": 50, "offset": 0}
+    # A run out of scope is a 404, and nothing was read.
+    client(population, "other_district").get(f"{BASE}/runs/{run.pk}/matches")
+    assert AuditEntry.objects.filter(action="screening.view").count() == 2
+
+
+def test_a_city_analyst_gets_the_birth_year_and_no_address_or_notes(
+    population: Population, tmp_path: Path
+) -> None:
+    """As the registry's API: no date of birth but its year, no address, no notes."""
+    run = station_run(population, tmp_path)
+    match = Match.objects.get(run=run, resident=population.zhang)
+    match_review(actor=population.station, match=match, decision="confirmed", note="同一人")
+    records = items(client(population, "city").get(f"{BASE}/runs/{run.pk}/matches"))
+    zhang = next(r for r in records if r["record"]["line"] == 2)
+    assert zhang["record"]["name"] == "张*"
+    assert zhang["record"]["birth_date"] is None and zhang["record"]["birth_year"] == 1985
+    assert zhang["record"]["address"] == ""
+    resident = zhang["candidates"][0]["resident"]
+    assert resident["birth_date"] is None and resident["birth_year"] == 1985
+    assert resident["address"] == "" and resident["beat"] == "学府一警务区"
+    assert zhang["candidates"][0]["review"]["note"] is None
+    text = json.dumps(records, ensure_ascii=False)
+    for withheld in ("1985-03-12", "1990-07-01", "学府花园1号楼1门101", "同一人"):
+        assert withheld not in text, withheld
+    task = VerificationTask.objects.get()
+    post(client(population, "grid"), f"{BASE}/tasks/{task.pk}/done", {"outcome": "已核实在住"})
+    tasks = items(client(population, "city").get(f"{BASE}/tasks?status=done"))
+    assert tasks[0]["outcome"] is None and tasks[0]["resident"]["address"] == ""
+    # Whoever may see names gets it all.
+    full = items(client(population, "station").get(f"{BASE}/runs/{run.pk}/matches"))
+    full_zhang = next(r for r in full if r["record"]["line"] == 2)
+    assert full_zhang["record"]["birth_date"] == "1985-03-12"
+    assert full_zhang["record"]["address"] == "学府花园1号楼1门101"
+    assert full_zhang["candidates"][0]["review"]["note"] == "同一人"
+
+
+def test_matches_and_tasks_follow_where_the_resident_lives_now(
+    population: Population, tmp_path: Path
+) -> None:
+    """张伟 moves from beat A to 河北区: his match leaves the station's answers, his task
+    beat A's."""
+    run = station_run(population, tmp_path)
+    match = Match.objects.get(run=run, resident=population.zhang)
+    match_review(actor=population.station, match=match, decision=Decision.CONFIRMED)
+    residence_move_in(
+        resident=population.zhang,
+        dwelling=population.dwelling_c,
+        since=date(2025, 1, 1),
+        relation="tenant",
+        registered=False,
+        actor=None,
+    )
+    station = client(population, "station")
+    records = items(station.get(f"{BASE}/runs/{run.pk}/matches"))
+    assert population.zhang.pk not in {
+        c["resident"]["id"] for r in records for c in r["candidates"]
+    }
+    url = f"{BASE}/matches/{match.pk}/review"
+    assert post(station, url, {"decision": "rejected"}).status_code == 404
+    assert items(client(population, "officer").get(f"{BASE}/tasks")) == []
 
 
 # --- tasks --------------------------------------------------------------------------------------

@@ -193,6 +193,11 @@ def test_it_uploads_screens_reviews_and_hands_over_a_task(
         # Queued: waiting for the worker; the page polls the run.
         expect(page).to_have_url(server + "/screening/runs/1/")
         expect(page.locator("#run-progress[hx-trigger]")).to_have_count(1)
+        # Its review waits for the results: back to the run's page, saying why.
+        page.goto(server + "/screening/runs/1/review/")
+        expect(page).to_have_url(server + "/screening/runs/1/")
+        expect(page.locator(".alert[role=status]")).to_have_count(1)
+        expect(page.locator("#run-progress[hx-trigger]")).to_have_count(1)
         page.screenshot(path=str(ARTIFACTS / "screening-run-queued.png"), full_page=True)
         run_worker(data_dir)
         # The poll sees the run done and reloads the page with its results.

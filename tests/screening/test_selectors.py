@@ -3,6 +3,7 @@ merge candidates: out of scope is a 404, lists are read in a fixed number of que
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,18 @@ from django.contrib.auth.models import Permission
 from django.http import Http404
 
 from safecommunity.accounts.models import User
+from safecommunity.people.models import Resident
+from safecommunity.people.services import residence_move_in
+from safecommunity.places.models import Dwelling
 from safecommunity.screening import selectors
-from safecommunity.screening.models import Band, Decision, Match, RiskList, ScreeningRun
+from safecommunity.screening.models import (
+    Band,
+    Decision,
+    Match,
+    RiskList,
+    RunStatus,
+    ScreeningRun,
+)
 from safecommunity.screening.services import match_review
 from tests.conftest import World
 from tests.screening.conftest import (
@@ -189,3 +200,123 @@ def test_merge_candidates_show_pairs_touching_the_scope(duplicates: Duplicates) 
         .filter(record__isnull=False)
         .exists()
     )
+
+
+def moved(resident: Resident, dwelling: Dwelling) -> Resident:
+    """``resident`` after moving into ``dwelling`` (their path is the new beat's)."""
+    residence_move_in(
+        resident=resident,
+        dwelling=dwelling,
+        since=date(2025, 1, 1),
+        relation="tenant",
+        registered=False,
+        actor=None,
+    )
+    return Resident.objects.get(pk=resident.pk)
+
+
+def test_a_pair_side_outside_the_scope_is_withheld(duplicates: Duplicates) -> None:
+    """The officer of beat A sees both pairs through their beat-A side; the other side lives
+    in beat B or in 河北区, outside his scope: he gets None for it, not the resident."""
+    population = duplicates.population
+    users = population.world.users
+    run = deduplicated(users["officer"])
+    pairs = list(selectors.merge_candidates(user=users["officer"], run=run))
+    assert len(pairs) == 2
+    for pair in pairs:
+        sides = selectors.pair_sides(users["officer"], pair)
+        shown = [side for side in sides if side is not None]
+        assert [side.pk for side in shown] in (
+            [population.zhang.pk],
+            [duplicates.wang_again.pk],
+        ), sides
+        assert None in sides
+    # The district covers both 张伟s, one 王芳; the administrator everything.
+    for pair in selectors.merge_candidates(user=users["district"], run=run):
+        sides = selectors.pair_sides(users["district"], pair)
+        hidden = population.wang.pk in (pair.resident_id, pair.other_id)
+        assert (None in sides) == hidden
+    for pair in selectors.merge_candidates(user=users["admin"], run=run):
+        assert None not in selectors.pair_sides(users["admin"], pair)
+
+
+def test_matches_follow_where_the_resident_lives_now(
+    population: Population, station_run: ScreeningRun
+) -> None:
+    """A match is seen by the scope the resident lives in now, not where they lived when the
+    run matched them: 张伟 moves to 河北区 and leaves the station's review; 王芳, matched
+    while in 河北区, moves into beat B and joins it."""
+    station = population.station
+    zhang = Match.objects.get(run=station_run, record__line=2, rank=1)
+    wang = Match.objects.create(
+        run=station_run,
+        record=station_run.risk_list.records.get(line=4),  # type: ignore[union-attr]
+        resident=population.wang,
+        path=population.wang.path,
+        band=Band.POSSIBLE,
+        weight=1.0,
+        probability=0.3,
+        explanation={},
+    )
+    assert 4 not in [r.line for r in selectors.run_records(user=station, run=station_run)]
+    moved(population.zhang, population.dwelling_c)
+    moved(population.wang, population.world.dwelling_b)
+    lines = [r.line for r in selectors.run_records(user=station, run=station_run)]
+    assert 2 not in lines and 4 in lines
+    with pytest.raises(Http404):
+        selectors.match_get(user=station, pk=zhang.pk)
+    assert selectors.match_get(user=station, pk=wang.pk) == wang
+    # The frozen paths still say where they were matched.
+    assert Match.objects.get(pk=zhang.pk).path == population.world.dwelling_a.path
+
+
+def test_tasks_follow_where_the_resident_lives_now(
+    population: Population, station_run: ScreeningRun
+) -> None:
+    """张伟's task is beat A's; once he lives in beat B it is beat B's, for listing and for
+    completing (``task_get``)."""
+    users = population.world.users
+    match = Match.objects.get(run=station_run, record__line=2, rank=1)
+    match_review(actor=users["station"], match=match, decision=Decision.CONFIRMED)
+    task = selectors.tasks(user=users["officer"]).get()
+    moved(population.zhang, population.world.dwelling_b)
+    assert not selectors.tasks(user=users["officer"]).exists()
+    with pytest.raises(Http404):
+        selectors.task_get(user=users["officer"], pk=task.pk)
+    assert list(selectors.tasks(user=users["neighbour"])) == [task]
+    assert selectors.task_get(user=users["neighbour"], pk=task.pk) == task
+
+
+def test_pairs_follow_where_the_residents_live_now(duplicates: Duplicates) -> None:
+    """The second 王芳 lived in beat A when the district's run paired her with the first (in
+    河北区); once she too lives in 河北区, the pair is no longer the district's."""
+    population = duplicates.population
+    district = population.world.users["district"]
+    run = deduplicated(district)
+    pair = Match.objects.get(run=run, resident__name="王芳")
+    assert selectors.match_get(user=district, pk=pair.pk) == pair
+    moved(duplicates.wang_again, population.dwelling_c)
+    names = {p.resident.name for p in selectors.merge_candidates(user=district, run=run)}
+    assert names == {"张伟"}
+    with pytest.raises(Http404):
+        selectors.match_get(user=district, pk=pair.pk)
+
+
+@pytest.mark.parametrize(
+    ("status", "refused"),
+    [
+        (RunStatus.QUEUED, "not finished yet"),
+        (RunStatus.RUNNING, "not finished yet"),
+        (RunStatus.FAILED, "failed"),
+        (RunStatus.DONE, None),
+    ],
+)
+def test_results_exist_once_the_run_is_done(
+    station_run: ScreeningRun, status: str, refused: str | None
+) -> None:
+    station_run.status = status
+    refusal = selectors.results_refusal(station_run)
+    if refused is None:
+        assert refusal is None
+    else:
+        assert refusal is not None and refused in refusal

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import openpyxl
+import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -19,6 +20,9 @@ from django.utils.translation import gettext
 
 from safecommunity.accounts.models import AuditEntry, User
 from safecommunity.people.models import Resident
+from safecommunity.people.services import residence_move_in
+from safecommunity.places.models import Dwelling
+from safecommunity.screening import selectors
 from safecommunity.screening.models import (
     Decision,
     Match,
@@ -37,12 +41,17 @@ from tests.screening.conftest import (
     LI_PHONE,
     ZHANG_ID,
     ZHANG_PHONE,
+    Duplicates,
     Population,
+    deduplicated,
     imported,
     list_rows,
     screened,
     write_csv,
 )
+
+# Distinct given names for the residents that make a longer list.
+GIVEN_NAMES = "甲乙丙丁戊己庚辛"
 
 
 def english(user: User) -> Client:
@@ -306,7 +315,11 @@ def test_the_review_page_costs_the_same_queries_for_few_or_many_records(
     rows = list_rows()
     for i in range(8):
         resident = register(
-            f"陈{i}号", population.world.dwelling_a, born=date(1960, 1, 1 + i), sequence=101 + 2 * i
+            # Names without digits: a name holding one is refused by the list import.
+            "陈" + GIVEN_NAMES[i],
+            population.world.dwelling_a,
+            born=date(1960, 1, 1 + i),
+            sequence=101 + 2 * i,
         )
         rows.append([resident.name, "", "", f"1960-01-{1 + i:02d}", "男", "", ""])
     big_list = imported(population.station, write_csv(tmp_path / "big.csv", rows))
@@ -614,3 +627,221 @@ def test_the_task_list_costs_the_same_queries_for_one_task_or_many(
         body = client.get("/screening/tasks/").content.decode()
     assert "李娜" in body
     assert len(many) == len(one)
+
+
+# --- a pair half outside the scope, unfinished runs, audited reads, analysts, refusals ----------
+
+
+def test_the_side_of_a_pair_outside_the_scope_is_only_said_to_exist(
+    duplicates: Duplicates,
+) -> None:
+    """The officer of beat A ran the deduplication: 王芳 (河北区) and 张伟's second record
+    (beat B) are paired with residents of his beat, but who and where they are is not his to
+    see — neither name link, nor birth, dwelling, beat, masked numbers, nor record id."""
+    population = duplicates.population
+    officer_user = population.world.users["officer"]
+    run = deduplicated(officer_user)
+    assert Match.objects.filter(run=run).count() == 2
+    body = english(officer_user).get(f"/screening/runs/{run.pk}/pairs/").content.decode()
+    assert body.count("A possible duplicate outside your jurisdiction") == 2
+    for hidden in (population.wang, duplicates.zhang_again):
+        assert f"/people/{hidden.pk}/" not in body and f"#{hidden.pk}<" not in body
+    assert population.wang.id_masked not in body  # the second 王芳 has no ID number
+    assert "三戒里" not in body  # 王芳's dwelling and beat
+    assert "南开小区" not in body and "学府二警务区" not in body  # the second 张伟's
+    # The sides in his beat are shown as before.
+    assert f"/people/{population.zhang.pk}/" in body
+    assert f"/people/{duplicates.wang_again.pk}/" in body
+    assert "Merge into this record" not in body
+
+
+def _unfinished(run: ScreeningRun, status: str) -> None:
+    ScreeningRun.objects.filter(pk=run.pk).update(status=status)
+
+
+@pytest.mark.parametrize("status", [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.FAILED])
+def test_an_unfinished_run_is_not_reviewed_exported_or_decided(
+    population: Population, tmp_path: Path, status: str
+) -> None:
+    """Until a run is done its matches are incomplete (a failed run's for ever): the review
+    page and the export send the user to the run's page, saying why; a decision is refused."""
+    run = station_run(population, tmp_path)
+    match = zhang_match(run, population)
+    _unfinished(run, status)
+    client = english(population.station)
+    run_page = f"/screening/runs/{run.pk}/"
+    for url in (f"{run_page}review/", f"{run_page}review/?band=certain", f"{run_page}export.xlsx"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == run_page, url
+    said = client.get(run_page).content.decode()
+    assert ("failed" if status == RunStatus.FAILED else "not finished yet") in said
+    assert not AuditEntry.objects.filter(action__in=["screening.export", "screening.view"]).exists()
+    plain = client.post(f"/screening/matches/{match.pk}/review/", {"decision": "confirmed"})
+    assert plain.status_code == 302 and plain["Location"] == run_page
+    card = client.post(
+        f"/screening/matches/{match.pk}/review/",
+        {"decision": "confirmed"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert card.status_code == 200 and 'class="alert error small"' in card.content.decode()
+    assert not Review.objects.exists() and not VerificationTask.objects.exists()
+
+
+def test_an_unfinished_deduplication_is_not_listed_or_merged(population: Population) -> None:
+    twin = _twins(population)
+    run = run_execute(dedup_enqueue(actor=population.station, purpose="数据质量核查", inline=True))
+    pair = Match.objects.get(run=run)
+    _unfinished(run, RunStatus.RUNNING)
+    station = english(population.station)
+    response = station.get(f"/screening/runs/{run.pk}/pairs/")
+    assert response.status_code == 302 and response["Location"] == f"/screening/runs/{run.pk}/"
+    merge = station.post(f"/screening/matches/{pair.pk}/merge/", {"keep": population.zhang.pk})
+    assert merge.status_code == 302
+    assert Resident.objects.filter(pk=twin.pk).exists()
+    assert "not finished yet" in station.get(merge["Location"]).content.decode()
+
+
+def test_opening_the_review_pages_is_audited(population: Population, tmp_path: Path) -> None:
+    """Who read which run's results, which page with which filters."""
+    run = station_run(population, tmp_path)
+    client = english(population.station)
+    assert client.get(f"/screening/runs/{run.pk}/review/?band=certain&undecided=on").status_code
+    entry = AuditEntry.objects.get(action="screening.view")
+    assert (entry.actor, entry.object_id, entry.reason) == (
+        population.station,
+        str(run.pk),
+        run.purpose,
+    )
+    assert entry.detail == {
+        "run": run.pk,
+        "view": "review",
+        "band": "certain",
+        "undecided": True,
+        "page": 1,
+    }
+    _twins(population)
+    dedup = run_execute(
+        dedup_enqueue(actor=population.station, purpose="数据质量核查", inline=True)
+    )
+    client.get(f"/screening/runs/{dedup.pk}/pairs/")
+    pairs = AuditEntry.objects.filter(action="screening.view").latest("pk")
+    assert pairs.object_id == str(dedup.pk)
+    assert pairs.detail == {"run": dedup.pk, "view": "pairs", "page": 1}
+
+
+def test_a_city_analyst_gets_the_birth_year_and_no_address_or_notes(
+    population: Population, tmp_path: Path
+) -> None:
+    """As on the registry's pages: with names masked, no full date of birth, no address (the
+    resident's dwelling or the list's), no notes (the list's, the reviewer's, the outcome)."""
+    run = station_run(population, tmp_path)
+    match = zhang_match(run, population)
+    match_review(actor=population.station, match=match, decision="confirmed", note="同一人")
+    city = english(population.world.users["city"])
+    body = city.get(f"/screening/runs/{run.pk}/review/").content.decode()
+    assert "张*" in body and "1985" in body and "学府一警务区" in body
+    for withheld in ("1985-03-12", "1990-07-01", "学府花园1号楼1门101", "密接", "同一人"):
+        assert withheld not in body, withheld
+    task = VerificationTask.objects.get()
+    officer = english(population.world.users["officer"])
+    officer.post(f"/screening/tasks/{task.pk}/done/", {f"t{task.pk}-outcome": "已核实在住"})
+    tasks = city.get("/screening/tasks/?status=done").content.decode()
+    assert "张*" in tasks and "学府一警务区" in tasks
+    for withheld in ("1985-03-12", "学府花园1号楼1门101", "已核实在住"):
+        assert withheld not in tasks, withheld
+    # The station leader sees it all.
+    full = english(population.station).get(f"/screening/runs/{run.pk}/review/").content.decode()
+    for shown in ("1985-03-12", "学府花园1号楼1门101", "密接", "同一人"):
+        assert shown in full, shown
+
+
+def test_a_pair_is_not_reviewed_on_the_page(population: Population) -> None:
+    """A pair is merged or left, not confirmed (the API answers 400 too)."""
+    _twins(population)
+    run = run_execute(dedup_enqueue(actor=population.station, purpose="数据质量核查", inline=True))
+    pair = Match.objects.get(run=run)
+    station = english(population.station)
+    url = f"/screening/matches/{pair.pk}/review/"
+    response = station.post(url, {"decision": "confirmed"})
+    assert response.status_code == 302
+    assert response["Location"] == f"/screening/runs/{run.pk}/pairs/"
+    assert "merged, not reviewed" in station.get(response["Location"]).content.decode()
+    htmx = station.post(url, {"decision": "confirmed"}, HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 400 and "merged, not reviewed" in htmx.content.decode()
+    assert not Review.objects.exists() and not VerificationTask.objects.exists()
+
+
+def test_merging_a_pair_that_went_in_the_meantime_is_a_message(
+    population: Population, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pair is found, then someone else's merge removes it before this one runs."""
+    twin = _twins(population)
+    run = run_execute(dedup_enqueue(actor=population.station, purpose="数据质量核查", inline=True))
+    pair = Match.objects.get(run=run)
+    found = selectors.match_get
+
+    def found_then_gone(*, user: User, pk: int) -> Match:
+        match = found(user=user, pk=pk)
+        Match.objects.filter(pk=pk).delete()
+        return match
+
+    monkeypatch.setattr(selectors, "match_get", found_then_gone)
+    station = english(population.station)
+    response = station.post(f"/screening/matches/{pair.pk}/merge/", {"keep": population.zhang.pk})
+    assert response.status_code == 302
+    assert response["Location"] == f"/screening/runs/{run.pk}/pairs/"
+    assert Resident.objects.filter(pk__in=[population.zhang.pk, twin.pk]).count() == 2
+    monkeypatch.undo()
+    assert "no longer there" in station.get(response["Location"]).content.decode()
+
+
+def _moved(resident: Resident, dwelling: Dwelling) -> None:
+    residence_move_in(
+        resident=resident,
+        dwelling=dwelling,
+        since=date(2025, 1, 1),
+        relation="tenant",
+        registered=False,
+        actor=None,
+    )
+
+
+def test_the_tasks_page_follows_the_resident(population: Population, tmp_path: Path) -> None:
+    """张伟 moves from beat A to beat B: his task leaves beat A's page and joins beat B's."""
+    run = station_run(population, tmp_path)
+    match_review(actor=population.station, match=zhang_match(run, population), decision="confirmed")
+    task = VerificationTask.objects.get()
+    _moved(population.zhang, population.world.dwelling_b)
+    officer = english(population.world.users["officer"])
+    neighbour = english(population.world.users["neighbour"])
+    assert "张伟" not in officer.get("/screening/tasks/").content.decode()
+    assert (
+        officer.post(f"/screening/tasks/{task.pk}/done/", {f"t{task.pk}-outcome": "x"}).status_code
+        == 404
+    )
+    assert "张伟" in neighbour.get("/screening/tasks/").content.decode()
+    done = neighbour.post(f"/screening/tasks/{task.pk}/done/", {f"t{task.pk}-outcome": "在住"})
+    assert done.status_code == 302
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE
+
+
+def test_the_review_page_follows_the_resident(population: Population, tmp_path: Path) -> None:
+    """张伟 moves to 河北区: he leaves the station's review page and its export."""
+    run = station_run(population, tmp_path)
+    _moved(population.zhang, population.dwelling_c)
+    station = english(population.station)
+    body = station.get(f"/screening/runs/{run.pk}/review/").content.decode()
+    assert population.zhang.id_masked not in body and "李娜" in body
+    export = station.get(f"/screening/runs/{run.pk}/export.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
+    assert sheet is not None
+    names = {row[6] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert "李娜" in names and "张伟" not in names
+    match = zhang_match(run, population)
+    assert (
+        station.post(
+            f"/screening/matches/{match.pk}/review/", {"decision": "confirmed"}
+        ).status_code
+        == 404
+    )

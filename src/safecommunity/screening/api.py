@@ -3,8 +3,11 @@ review, the merge candidates of a deduplication run, and the verification tasks.
 
 Thin over ``screening.selectors`` (scoped: a run, match or task out of scope is a 404 like
 an unknown one) and ``screening.services``. A user who may not review matches or work tasks
-gets 403; a refused write (``ScreeningError``) is a 400 saying why. Residents' names follow
-``accounts.privacy``; ID and phone numbers are only ever masked.
+gets 403; a refused write (``ScreeningError``, a run not done yet) is a 400 saying why.
+Residents' names follow ``accounts.privacy``, and a user who may not see them gets what the
+registry's API gives them (the birth year, no address, no notes); ID and phone numbers are
+only ever masked. The side of a pair outside the user's jurisdiction is only said to exist.
+Reading a run's matches or pairs is audited (``selectors.results_read_audit``).
 """
 
 # No ``from __future__ import annotations`` here: ninja reads the handlers' annotations at
@@ -20,7 +23,7 @@ from ninja.errors import HttpError
 
 from safecommunity.accounts.api import request_user
 from safecommunity.accounts.models import User
-from safecommunity.accounts.privacy import shown_name
+from safecommunity.accounts.privacy import may_see_names, shown_name
 from safecommunity.people.models import Resident
 from safecommunity.screening import selectors, services
 from safecommunity.screening.engine import FIELDS
@@ -40,6 +43,7 @@ from safecommunity.screening.schemas import (
     MatchOut,
     MatchPageOut,
     MessageOut,
+    OutsideJurisdictionOut,
     PairOut,
     PairPageOut,
     ProgressOut,
@@ -115,28 +119,43 @@ def _resident(user: User, resident: Resident) -> ResidentOut:
     current = getattr(resident, "current", None) or []
     dwelling = current[0].dwelling if current else None
     beat = getattr(dwelling.grid, "beat", None) if dwelling is not None else None
+    names = may_see_names(user)
     return ResidentOut(
         id=resident.pk,
         name=shown_name(user, resident.name),
         id_masked=resident.id_masked,
         phone_masked=resident.phone_masked,
-        birth_date=resident.birth_date,
+        birth_date=resident.birth_date if names else None,
+        birth_year=resident.birth_date.year if resident.birth_date else None,
         gender=resident.gender,
-        address=dwelling.standard_address if dwelling is not None else "",
+        address=dwelling.standard_address if dwelling is not None and names else "",
         beat=beat.name if beat is not None else "",
     )
 
 
+def _side(user: User, resident: Resident | None) -> ResidentOut | OutsideJurisdictionOut:
+    """One side of a pair: the resident, or (None from ``selectors.pair_sides``) only that a
+    possible duplicate lies outside the user's jurisdiction — not even its id."""
+    if resident is None:
+        return OutsideJurisdictionOut(
+            outside_jurisdiction=True,
+            detail=_("A possible duplicate outside your jurisdiction"),
+        )
+    return _resident(user, resident)
+
+
 def _record(user: User, record: RiskRecord) -> RiskRecordOut:
+    names = may_see_names(user)
     return RiskRecordOut(
         id=record.pk,
         line=record.line,
         name=shown_name(user, record.name),
         id_masked=record.id_masked,
         phone_masked=record.phone_masked,
-        birth_date=record.birth_date,
+        birth_date=record.birth_date if names else None,
+        birth_year=record.birth_date.year if record.birth_date else None,
         gender=record.gender,
-        address=record.address,
+        address=record.address if names else "",
     )
 
 
@@ -152,31 +171,44 @@ def _explanation(match: Match) -> list[FieldExplanationOut]:
     return out
 
 
-def _match(user: User, match: Match, *, record: RiskRecord | None = None) -> MatchOut:
+def _scored(user: User, match: Match) -> dict[str, Any]:
+    """The fields a screening match and a deduplication pair share."""
     review = getattr(match, "review", None)
     task = getattr(match, "task", None)
-    return MatchOut(
-        id=match.pk,
-        run_id=match.run_id,
-        band=Band(match.band),
-        weight=match.weight,
-        probability=match.probability,
-        rank=match.rank,
-        record_id=match.record_id,
-        resident=_resident(user, match.resident),
-        other=_resident(user, match.other) if match.other is not None else None,
-        explanation=_explanation(match),
-        review=(
+    return {
+        "id": match.pk,
+        "run_id": match.run_id,
+        "band": Band(match.band),
+        "weight": match.weight,
+        "probability": match.probability,
+        "rank": match.rank,
+        "record_id": match.record_id,
+        "explanation": _explanation(match),
+        "review": (
             ReviewOut(
                 decision=review.decision,
-                note=review.note,
+                note=review.note if may_see_names(user) else None,
                 reviewed_by=review.reviewed_by.get_username(),
                 reviewed_at=review.reviewed_at,
             )
             if review is not None
             else None
         ),
-        task_id=task.pk if task is not None else None,
+        "task_id": task.pk if task is not None else None,
+    }
+
+
+def _match(user: User, match: Match) -> MatchOut:
+    return MatchOut(**_scored(user, match), resident=_resident(user, match.resident), other=None)
+
+
+def _pair(user: User, pair: Match) -> PairOut:
+    resident, other = selectors.pair_sides(user, pair)
+    return PairOut(
+        **_scored(user, pair),
+        resident=_side(user, resident),
+        other=_side(user, other),
+        mergeable=selectors.may_merge(user, pair),
     )
 
 
@@ -191,7 +223,7 @@ def _task(user: User, task: VerificationTask) -> TaskOut:
         created_at=task.created_at,
         done_at=task.done_at,
         done_by=task.done_by.get_username() if task.done_by is not None else None,
-        outcome=task.outcome,
+        outcome=task.outcome if may_see_names(user) else None,
     )
 
 
@@ -247,7 +279,7 @@ def run_matches(
     run = selectors.run_get(user=user, pk=run_id)
     records = selectors.run_records(user=user, run=run, band=band, undecided=undecided)
     page = list(records[offset : offset + limit])
-    return MatchPageOut(
+    out = MatchPageOut(
         count=records.count(),
         items=[
             RecordMatchesOut(
@@ -257,14 +289,29 @@ def run_matches(
             for record in page
         ],
     )
+    selectors.results_read_audit(
+        user=user,
+        run=run,
+        view="api.matches",
+        filters={
+            "band": band.value if band is not None else "",
+            "undecided": undecided,
+            "limit": limit,
+            "offset": offset,
+        },
+        request=request,
+    )
+    return out
 
 
 @router.get(
     "/runs/{run_id}/pairs",
     response={200: PairPageOut, 404: MessageOut},
     summary="The merge candidates of a deduplication run",
-    description="Pairs of residents that may be one person where your jurisdiction covers at "
-    "least one of them, strongest first; ``mergeable`` says whether it covers both.",
+    description="Pairs of residents that may be one person, at least one of whom lives in "
+    "your jurisdiction, strongest first; ``mergeable`` says whether it covers both. A side "
+    "outside your jurisdiction is only said to be there (``outside_jurisdiction``): who and "
+    "where it is belongs to that jurisdiction.",
 )
 def run_pairs(
     request: HttpRequest,
@@ -276,13 +323,15 @@ def run_pairs(
     run = selectors.run_get(user=user, pk=run_id)
     pairs = selectors.merge_candidates(user=user, run=run)
     page = list(pairs[offset : offset + limit])
-    return PairPageOut(
-        count=pairs.count(),
-        items=[
-            PairOut(**_match(user, pair).model_dump(), mergeable=selectors.may_merge(user, pair))
-            for pair in page
-        ],
+    out = PairPageOut(count=pairs.count(), items=[_pair(user, pair) for pair in page])
+    selectors.results_read_audit(
+        user=user,
+        run=run,
+        view="api.pairs",
+        filters={"limit": limit, "offset": offset},
+        request=request,
     )
+    return out
 
 
 @router.post(
@@ -301,6 +350,9 @@ def match_review(
         raise HttpError(403, _("You may not review matches."))
     if match.record_id is None:
         return Status(400, MessageOut(detail=_("A pair of residents is merged, not reviewed.")))
+    refusal = selectors.results_refusal(match.run)
+    if refusal is not None:
+        return Status(400, MessageOut(detail=refusal))
     try:
         services.match_review(actor=user, match=match, decision=payload.decision, note=payload.note)
     except PermissionDenied as exc:

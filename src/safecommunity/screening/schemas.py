@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from ninja import Field, Schema
 
@@ -58,36 +59,56 @@ class FieldExplanationOut(Schema):
     weight: float = Field(description="the field's contribution in bits (log2 Bayes factor)")
 
 
+# What a user who may not see names (a city analyst without ``accounts.view_names``) gets,
+# as in the registry's API: the name masked, the birth year without the date, no address and
+# no notes — with the name masked, a full date or a dwelling would still single a person out.
+_WITHHELD = "; empty (null) for users who may not see names"
+
+
 class ResidentOut(Schema):
     id: int
     name: str = Field(description="masked when the user may not see names")
     id_masked: str
     phone_masked: str
-    birth_date: date | None
+    birth_date: date | None = Field(description="the date of birth" + _WITHHELD)
+    birth_year: int | None
     gender: str
-    address: str = Field(description="standard address of the current dwelling, or empty")
+    address: str = Field(
+        description="standard address of the current dwelling, or empty" + _WITHHELD
+    )
     beat: str = Field(description="the current dwelling's beat, or empty")
+
+
+class OutsideJurisdictionOut(Schema):
+    """The side of a deduplication pair that lies outside the user's jurisdiction: that a
+    possible duplicate exists there, and nothing about who or where it is."""
+
+    outside_jurisdiction: Literal[True]
+    detail: str
 
 
 class RiskRecordOut(Schema):
     id: int
     line: int
-    name: str
+    name: str = Field(description="masked when the user may not see names")
     id_masked: str
     phone_masked: str
-    birth_date: date | None
+    birth_date: date | None = Field(description="as on the list" + _WITHHELD)
+    birth_year: int | None
     gender: str
-    address: str
+    address: str = Field(description="as on the list" + _WITHHELD)
 
 
 class ReviewOut(Schema):
     decision: Decision
-    note: str
+    note: str | None = Field(description="the reviewer's note" + _WITHHELD)
     reviewed_by: str
     reviewed_at: datetime
 
 
-class MatchOut(Schema):
+class _ScoredOut(Schema):
+    """What a screening match and a deduplication pair share."""
+
     id: int
     run_id: int
     band: Band
@@ -95,11 +116,16 @@ class MatchOut(Schema):
     probability: float
     rank: int = Field(description="1 = the record's best candidate")
     record_id: int | None = Field(description="the risk record (screening runs)")
-    resident: ResidentOut
-    other: ResidentOut | None = Field(description="the pair's second resident (deduplication)")
     explanation: list[FieldExplanationOut]
     review: ReviewOut | None
     task_id: int | None = Field(description="the verification task of a confirmed match")
+
+
+class MatchOut(_ScoredOut):
+    resident: ResidentOut
+    other: ResidentOut | None = Field(
+        description="always null: a deduplication pair is listed under ``/pairs``"
+    )
 
 
 class RecordMatchesOut(Schema):
@@ -112,7 +138,13 @@ class MatchPageOut(Schema):
     items: list[RecordMatchesOut]
 
 
-class PairOut(MatchOut):
+class PairOut(_ScoredOut):
+    resident: ResidentOut | OutsideJurisdictionOut = Field(
+        description="the pair's first resident, or only that it lies outside your jurisdiction"
+    )
+    other: ResidentOut | OutsideJurisdictionOut = Field(
+        description="the pair's second resident, or only that it lies outside your jurisdiction"
+    )
     mergeable: bool = Field(False, description="your jurisdiction covers both residents")
 
 
@@ -136,7 +168,7 @@ class TaskOut(Schema):
     created_at: datetime
     done_at: datetime | None
     done_by: str | None
-    outcome: str
+    outcome: str | None = Field(description="what the check found" + _WITHHELD)
 
 
 class TaskPageOut(Schema):

@@ -15,10 +15,20 @@ What a screener sees:
   administrator without jurisdiction covers): the station leader sees the lists of the
   station's officers, the district leader those of the district's stations, the officer next
   door none of them;
-- within a run, only matches whose resident lies in the user's scope (``Match.path``); an
+- within a run, only matches whose resident lives in the user's scope *now*; an
   out-of-scope list, run, match or task is a 404;
 - a deduplication pair is listed when the user's scope covers either resident, and may be
-  merged only when it covers both (``may_merge``).
+  merged only when it covers both (``may_merge``). The side it does not cover is only "a
+  possible duplicate outside your jurisdiction" (``pair_sides``): neither its name nor any
+  other fact about it, not even its id, leaves this module for that user;
+- a run's results exist once it is done (``results_refusal``): a queued or running run is
+  still writing its matches and a failed one stopped half way, so nothing is reviewed,
+  exported or merged from them.
+
+Reads scope by where the resident lives now (``resident__path``, and ``other__path`` for a
+pair's second resident), not by the paths frozen on ``Match``/``VerificationTask`` when they
+were written: a resident who moves out of a beat leaves that beat's review and tasks and
+joins the new beat's. The frozen paths only record where the match was made.
 """
 
 from __future__ import annotations
@@ -26,19 +36,22 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from safecommunity.accounts.models import Role, User
 from safecommunity.accounts.privacy import may_see_names
 from safecommunity.accounts.scope import Scope, scope_filter, scope_for
-from safecommunity.people.models import Residence
+from safecommunity.accounts.services import audit_record
+from safecommunity.people.models import Residence, Resident
 from safecommunity.people.selectors import may_edit_residents
 from safecommunity.screening.models import (
     Match,
     RiskList,
     RiskRecord,
     RunKind,
+    RunStatus,
     ScreeningRun,
     VerificationTask,
 )
@@ -157,6 +170,40 @@ def run_get(*, user: User, pk: int) -> ScreeningRun:
     return get_object_or_404(runs(user=user), pk=pk)
 
 
+def results_refusal(run: ScreeningRun) -> str | None:
+    """Why ``run``'s results may not be reviewed, exported or merged yet, or None once it is
+    done. A queued or running run is still writing its matches (a page would show half of
+    them, and a decision taken on them could be overtaken by the rest); a failed run stopped
+    half way and is screened again, not reviewed."""
+    if run.status == RunStatus.DONE:
+        return None
+    if run.status == RunStatus.FAILED:
+        return _("This run failed, so it has no results to review: start a new run.")
+    return _("This run is not finished yet: its results can be reviewed once it is done.")
+
+
+def results_read_audit(
+    *,
+    user: User,
+    run: ScreeningRun,
+    view: str,
+    filters: dict[str, Any],
+    request: HttpRequest | None = None,
+) -> None:
+    """Record that ``user`` read ``run``'s results (``view``: the page or endpoint, with its
+    ``filters`` and page): screening results name the residents found on a risk list, so
+    reading them is a use of the data the audit log answers for, like unmasking a number.
+    Called by the pages and the API after they have read the results they show."""
+    audit_record(
+        actor=user,
+        action="screening.view",
+        obj=run,
+        reason=run.purpose,
+        request=request,
+        detail={"run": run.pk, "view": view, **filters},
+    )
+
+
 # --- matches ------------------------------------------------------------------------------------
 
 
@@ -173,7 +220,8 @@ def _current_residence(prefix: str) -> Prefetch[Any, Any, Any]:
 
 
 def _scoped_matches(user: User, run: ScreeningRun) -> QuerySet[Match]:
-    return scope_filter(Match.objects.filter(run=run), user)
+    # Where the resident lives now, not ``Match.path`` (see the module docstring).
+    return scope_filter(Match.objects.filter(run=run), user, via="resident__path")
 
 
 def run_records(
@@ -207,32 +255,49 @@ def run_records(
 
 
 def match_get(*, user: User, pk: int) -> Match:
-    """A match of a run ``user`` sees, whose resident (for a pair: either one) lies in their
-    scope; ``Http404`` otherwise."""
+    """A match of a run ``user`` sees, whose resident (for a pair: either one) lives in their
+    scope now; ``Http404`` otherwise."""
     if not 0 < pk <= MAX_ID or not may_screen(user):
         raise Http404
     scope = scope_for(user)
     matches = Match.objects.filter(run__in=runs(user=user))
     if not scope.is_everything:
-        matches = matches.filter(scope.q("path") | (Q(other__isnull=False) & scope.q("other_path")))
+        matches = matches.filter(
+            scope.q("resident__path") | (Q(other__isnull=False) & scope.q("other__path"))
+        )
     return get_object_or_404(
         matches.select_related("run", "record", "resident", "other", "review", "task"), pk=pk
     )
 
 
 def merge_candidates(*, user: User, run: ScreeningRun) -> QuerySet[Match]:
-    """The pairs of a deduplication run where ``user``'s scope covers at least one resident,
-    strongest first, with both residents' current residences loaded."""
+    """The pairs of a deduplication run where ``user``'s scope covers where at least one of
+    the residents lives now, strongest first, with both residents' current residences loaded.
+
+    Only the sides ``pair_sides`` returns may be shown: the other may lie outside the scope."""
     if run.kind != RunKind.DEDUPLICATION or not may_screen(user):
         return Match.objects.none()
     scope = scope_for(user)
     pairs = Match.objects.filter(run=run, other__isnull=False)
     if not scope.is_everything:
-        pairs = pairs.filter(scope.q("path") | scope.q("other_path"))
+        pairs = pairs.filter(scope.q("resident__path") | scope.q("other__path"))
     return (
         pairs.select_related("resident", "other", "review")
         .prefetch_related(_current_residence("resident"), _current_residence("other"))
         .order_by("-weight", "pk")
+    )
+
+
+def pair_sides(user: User, pair: Match) -> tuple[Resident | None, Resident | None]:
+    """The pair's two residents as ``user`` may see them: a resident who lives outside their
+    scope is None — shown as "a possible duplicate outside your jurisdiction", nothing more.
+    The pair was listed because the scope covers one side; the other belongs to another
+    jurisdiction, whose team decides about it."""
+    scope = scope_for(user)
+    other = pair.other
+    return (
+        pair.resident if scope.covers(pair.resident.path) else None,
+        other if other is not None and scope.covers(other.path) else None,
     )
 
 
@@ -254,7 +319,8 @@ def tasks(*, user: User, status: str | None = None) -> QuerySet[VerificationTask
     current residence and the match's risk record loaded."""
     if not (getattr(user, "is_authenticated", False) and user.is_active):
         return VerificationTask.objects.none()
-    queryset = scope_filter(VerificationTask.objects.all(), user)
+    # The task goes with the resident: the beat they live in now works it.
+    queryset = scope_filter(VerificationTask.objects.all(), user, via="resident__path")
     if status:
         queryset = queryset.filter(status=status)
     return (
@@ -266,6 +332,7 @@ def tasks(*, user: User, status: str | None = None) -> QuerySet[VerificationTask
 
 
 def task_get(*, user: User, pk: int) -> VerificationTask:
+    """A task in ``user``'s scope (where its resident lives now); ``Http404`` otherwise."""
     if not 0 < pk <= MAX_ID:
         raise Http404
     return get_object_or_404(tasks(user=user), pk=pk)

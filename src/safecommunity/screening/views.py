@@ -5,8 +5,13 @@ deduplication run.
 Reads go through ``screening.selectors`` (scoped: a list, run, match or task out of scope is
 a 404 like an unknown one), writes through ``screening.services``. Who may do what is the
 selectors' ``may_screen`` / ``may_review`` / ``may_work_tasks`` / ``may_merge``: anyone else
-gets 403. A write the
-service refuses (``ScreeningError``) is shown as a message, never a 500.
+gets 403. A write the service refuses (``ScreeningError``), or one whose object went away in
+between (a pair merged by someone else), is shown as a message, never a 500.
+
+A run's results are shown, decided on, exported and merged only once it is done
+(``selectors.results_refusal``): until then the review pages send the user to the run's page,
+which follows its progress. Opening a review page writes an audit entry
+(``selectors.results_read_audit``), as the export does.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -372,6 +377,16 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "screening/run_detail.html", context)
 
 
+def _unfinished(request: HttpRequest, run: ScreeningRun) -> HttpResponse | None:
+    """Back to the run's page, saying why, when ``run`` has no results to work on yet (or
+    never will: a failed run); None once it is done."""
+    refusal = selectors.results_refusal(run)
+    if refusal is None:
+        return None
+    (messages.error if run.status == RunStatus.FAILED else messages.info)(request, refusal)
+    return redirect("screening:run", pk=run.pk)
+
+
 def _screening_run(user: User, pk: int) -> ScreeningRun:
     run = selectors.run_get(user=user, pk=pk)
     if run.kind != RunKind.SCREENING:
@@ -393,6 +408,9 @@ def run_review(request: HttpRequest, pk: int) -> HttpResponse:
     confirm or reject (htmx, one candidate at a time)."""
     user = current_user(request)
     run = _screening_run(user, pk)
+    unfinished = _unfinished(request, run)
+    if unfinished is not None:
+        return unfinished
     form = ReviewFilterForm(request.GET)
     valid = form.is_valid()
     data = form.cleaned_data if valid else {}
@@ -402,6 +420,13 @@ def run_review(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(records, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
     for record in page.object_list:
         _with_explanations(record.candidates)  # type: ignore[attr-defined]  # prefetched
+    selectors.results_read_audit(
+        user=user,
+        run=run,
+        view="review",
+        filters={"band": band or "", "undecided": undecided, "page": page.number},
+        request=request,
+    )
     query = urlencode({"band": band or "", **({"undecided": "on"} if undecided else {})})
     context = {
         "run": run,
@@ -423,6 +448,9 @@ def run_export(request: HttpRequest, pk: int) -> HttpResponse:
     run = selectors.run_get(user=user, pk=pk)
     if not selectors.may_screen(user):
         raise PermissionDenied
+    unfinished = _unfinished(request, run)
+    if unfinished is not None:
+        return unfinished
     try:
         content = services.run_export_xlsx(actor=user, run=run)
     except ScreeningError as exc:
@@ -458,9 +486,21 @@ def match_review(request: HttpRequest, pk: int) -> HttpResponse:
     match = selectors.match_get(user=user, pk=pk)
     if not selectors.may_review(user):
         raise PermissionDenied
+    if match.record_id is None:
+        # A deduplication pair is merged (or left alone), not confirmed: a "confirmed" pair
+        # would become a verification task with no risk record behind it.
+        refusal = _("A pair of residents is merged, not reviewed.")
+        if request.headers.get("HX-Request"):
+            return HttpResponse(refusal, status=400, content_type="text/plain; charset=utf-8")
+        messages.error(request, refusal)
+        return _back(request, reverse("screening:run_pairs", args=[match.run_id]))
     form = ReviewForm(request.POST)
+    # Decided only on a finished run's matches (``selectors.results_refusal``).
+    unfinished = selectors.results_refusal(match.run)
     error = ""
-    if not form.is_valid():
+    if unfinished is not None:
+        error = unfinished
+    elif not form.is_valid():
         error = " ".join(str(m) for errors in form.errors.values() for m in errors)
     else:
         try:
@@ -483,6 +523,8 @@ def match_review(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "screening/_candidate.html", context)
     if error:
         messages.error(request, error)
+        if unfinished is not None:
+            return redirect("screening:run", pk=match.run_id)
     elif form.cleaned_data["decision"] == "confirmed":
         messages.success(request, _("Match confirmed: a verification task was created."))
     else:
@@ -552,12 +594,20 @@ def run_pairs(request: HttpRequest, pk: int) -> HttpResponse:
     whose scope covers both records; others see it with a note saying so."""
     user = current_user(request)
     run = _dedup_run(user, pk)
+    unfinished = _unfinished(request, run)
+    if unfinished is not None:
+        return unfinished
     pairs = selectors.merge_candidates(user=user, run=run)
     page = Paginator(pairs, PAIRS_PER_PAGE).get_page(request.GET.get("page"))
     may_review = selectors.may_review(user)
     for pair in _with_explanations(list(page.object_list)):
-        pair.sides = (pair.resident, pair.other)  # type: ignore[attr-defined]  # for the template
+        # A side outside the user's scope is None: "a possible duplicate outside your
+        # jurisdiction", nothing more (``selectors.pair_sides``).
+        pair.sides = selectors.pair_sides(user, pair)  # type: ignore[attr-defined]  # for the template
         pair.mergeable = may_review and selectors.may_merge(user, pair)  # type: ignore[attr-defined]
+    selectors.results_read_audit(
+        user=user, run=run, view="pairs", filters={"page": page.number}, request=request
+    )
     context = {
         "run": run,
         "page": page,
@@ -577,6 +627,9 @@ def pair_merge(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     if not selectors.may_review(user) or not selectors.may_merge(user, match):
         raise PermissionDenied
+    unfinished = _unfinished(request, match.run)
+    if unfinished is not None:
+        return unfinished
     form = MergeForm(request.POST)
     if not form.is_valid() or form.cleaned_data["keep"] not in (match.resident_id, match.other_id):
         messages.error(request, _("Choose one of the two records to keep."))
@@ -585,6 +638,13 @@ def pair_merge(request: HttpRequest, pk: int) -> HttpResponse:
             kept = services.pair_merge(actor=user, match=match, keep_id=form.cleaned_data["keep"])
         except ScreeningError as exc:
             messages.error(request, str(exc))
+        except ObjectDoesNotExist:
+            # The pair (or one of its residents) went between the page and this request:
+            # someone merged it, or another pair of the same records, in the meantime.
+            messages.error(
+                request,
+                _("This pair is no longer there: one of its records was merged in the meantime."),
+            )
         else:
             messages.success(
                 request, _("The two records were merged into record %(id)d.") % {"id": kept.pk}
