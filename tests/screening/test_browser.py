@@ -1,10 +1,10 @@
-"""Risk screening in a real browser: a station leader logs in, uploads a small risk list,
-screens it (the run waits for the worker, then the page follows its progress and shows the
-result), reviews the matches, confirms one — and finds the verification task it became.
+"""Risk screening in a real browser: a station leader logs in, uploads a small risk list
+(its import waits for the worker, then the page follows its progress and shows the counts),
+screens it (the run waits for the worker too, then the page shows the result), reviews the matches, confirms one — and finds the verification task it became.
 
 Like tests/test_browser.py: the real server (waitress) on a fresh SQLite database in a
 temporary folder, and Debian's Chromium through Playwright (skipped without it, except in
-CI). The run is executed by the real worker (``safecommunity worker --once``) in a
+CI). The import and the run are executed by the real worker (``safecommunity worker --once``) in a
 subprocess over the same database, as in production.
 """
 
@@ -127,7 +127,8 @@ def server(data_dir: Path) -> Iterator[str]:
 
 
 def run_worker(data_dir: Path) -> str:
-    """``safecommunity worker --once``: executes the queued run and exits."""
+    """``safecommunity worker --once``: imports the queued lists, executes the queued runs
+    and exits."""
     command = str(Path(sys.executable).parent / "safecommunity")
     done = subprocess.run(  # noqa: S603  # our own interpreter and arguments
         [command, "worker", "--once"],
@@ -179,6 +180,12 @@ def test_it_uploads_screens_reviews_and_hands_over_a_task(
         page.fill("textarea[name=purpose]", "疫情防控：排查密接人员")
         page.click("form.screening-form button[type=submit]")
         expect(page).to_have_url(server + "/screening/lists/1/")
+        # Queued: waiting for the worker; the page polls the import.
+        expect(page.locator("#list-progress[hx-trigger]")).to_have_count(1)
+        expect(page.locator("form[action='/screening/lists/1/screen/'] button")).to_be_disabled()
+        run_worker(data_dir)
+        # The poll sees the import done and reloads the page with its counts.
+        expect(page.locator("#list-progress[hx-trigger]")).to_have_count(0, timeout=15_000)
         stats = page.locator("dl.stats dd")
         expect(stats.nth(0)).to_have_text("5")  # rows read
         expect(stats.nth(1)).to_have_text("4")  # kept

@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -25,6 +26,7 @@ from safecommunity.places.models import Dwelling
 from safecommunity.screening import selectors
 from safecommunity.screening.models import (
     Decision,
+    ListStatus,
     Match,
     Review,
     RiskList,
@@ -111,6 +113,11 @@ def test_the_home_page_is_in_chinese_by_default(population: Population) -> None:
         assert gettext("Risk screening") in body
 
 
+def uploads() -> list[Path]:
+    folder = Path(settings.DATA_DIR) / "screening" / "uploads"
+    return list(folder.glob("*")) if folder.is_dir() else []
+
+
 def test_it_uploads_a_list_and_shows_its_counts_and_first_problems(
     population: Population,
 ) -> None:
@@ -123,48 +130,123 @@ def test_it_uploads_a_list_and_shows_its_counts_and_first_problems(
     assert response.status_code == 302, response.content.decode()
     risk_list = RiskList.objects.get(name="Notice 12")
     assert response["Location"] == f"/screening/lists/{risk_list.pk}/"
+    # Queued for the worker: nothing imported in the request, the upload waits (0600).
+    assert (risk_list.status, risk_list.rows_read) == (ListStatus.QUEUED, 0)
+    [stored] = uploads()
+    assert stored.stat().st_mode & 0o777 == 0o600
+    queued = client.get(response["Location"]).content.decode()
+    assert "imported in the background" in queued
+    assert "Waiting for the worker" in queued
+    assert f'hx-get="/screening/lists/{risk_list.pk}/"' in queued
+    assert "Rows read" not in queued and "Download all problems (CSV)" not in queued
+    assert "The list can be screened once it is imported." in queued
+    assert 'class="btn" disabled' in queued
+
+    call_command("worker", "--once")
+    risk_list.refresh_from_db()
+    assert risk_list.status == ListStatus.DONE
     assert (risk_list.rows_read, risk_list.rows_kept) == (6, 4)
     body = client.get(response["Location"]).content.decode()
+    assert "hx-trigger" not in body and 'value="100"' in body
+    assert "4 of 6 rows kept; 1 rejected, 1 duplicate rows stored once." in body
     assert "Rows read" in body and "Rows rejected" in body and "Duplicate rows" in body
     # The bad row: its line, the column, the value, the reason.
     assert '<td class="num">6</td>' in body
     assert "Download all problems (CSV)" in body
-    # Prefilled with the list's purpose, asked again.
+    # Prefilled with the list's purpose, asked again; now it can be screened.
     assert "Screen against the registry" in body and "疫情防控排查</textarea>" in body
+    assert 'class="btn" disabled' not in body
     issues = client.get(f"/screening/lists/{risk_list.pk}/issues.csv")
     assert issues.status_code == 200
     text = b"".join(issues.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
     assert text.splitlines()[0] == "line,column,value,level,reason"
-    # The uploaded file itself is not kept.
-    assert not list((Path(settings.DATA_DIR) / "screening-uploads").glob("*"))
+    # The uploaded file itself is not kept once imported.
+    assert uploads() == []
 
 
-def test_the_upload_needs_a_purpose_and_a_readable_file(population: Population) -> None:
+def test_the_upload_needs_a_purpose_and_a_csv_or_xlsx(population: Population) -> None:
     client = english(population.station)
     response = client.post(
         "/screening/lists/new/", {"file": csv_upload(list_rows()), "name": "x", "purpose": "  "}
     )
     assert response.status_code == 400
     assert "State the purpose of the screening." in response.content.decode()
-    empty = client.post(
-        "/screening/lists/new/",
-        {"file": SimpleUploadedFile("empty.csv", b""), "name": "x", "purpose": "p"},
-    )
-    assert empty.status_code == 400
-    assert "errorlist" in empty.content.decode()
-    no_column = client.post(
-        "/screening/lists/new/",
-        {"file": csv_upload([["颜色", "大小"], ["红", "大"]]), "name": "x", "purpose": "p"},
-    )
-    assert no_column.status_code == 400
-    assert "errorlist" in no_column.content.decode()
     wrong_type = client.post(
         "/screening/lists/new/",
         {"file": SimpleUploadedFile("list.pdf", b"%PDF-1.4"), "name": "x", "purpose": "p"},
     )
     assert wrong_type.status_code == 400
     assert "Upload a CSV or an XLSX file." in wrong_type.content.decode()
+    empty = client.post(
+        "/screening/lists/new/",
+        {"file": SimpleUploadedFile("empty.csv", b""), "name": "x", "purpose": "p"},
+    )
+    assert empty.status_code == 400
+    assert "The submitted file is empty." in empty.content.decode()
     assert not RiskList.objects.exists()
+    assert uploads() == []
+
+
+@pytest.mark.parametrize(
+    ("upload", "reason"),
+    [
+        (SimpleUploadedFile("list.xlsx", b"not a workbook"), ""),
+        (csv_upload([["颜色", "大小"], ["红", "大"]]), "The header line has no column to match"),
+        (csv_upload([list_rows()[0]]), "The file has a header line but no rows below it."),
+    ],
+)
+def test_an_unreadable_file_becomes_a_failed_list_saying_why(
+    population: Population, upload: SimpleUploadedFile, reason: str
+) -> None:
+    client = english(population.station)
+    response = client.post("/screening/lists/new/", {"file": upload, "name": "x", "purpose": "p"})
+    assert response.status_code == 302
+    call_command("worker", "--once")
+    risk_list = RiskList.objects.get()
+    assert risk_list.status == ListStatus.FAILED and risk_list.message
+    assert reason in risk_list.message
+    assert not risk_list.records.exists()
+    body = client.get(response["Location"]).content.decode()
+    assert '<div class="alert error" role="alert">' in body
+    assert risk_list.message.replace("'", "&#x27;").replace('"', "&quot;") in body
+    assert "hx-trigger" not in body and "Rows read" not in body
+    assert "The import failed: upload the list again." in body
+    assert 'class="btn" disabled' in body
+    home = client.get("/screening/").content.decode()
+    assert '<span class="badge list-failed">Failed</span>' in home
+    assert uploads() == []
+
+
+def test_the_list_page_follows_the_import_through_htmx(
+    population: Population, tmp_path: Path
+) -> None:
+    client = english(population.station)
+    client.post(
+        "/screening/lists/new/",
+        {"file": csv_upload(list_rows()), "name": "Notice 13", "purpose": "p"},
+    )
+    risk_list = RiskList.objects.get()
+    url = f"/screening/lists/{risk_list.pk}/"
+    home = client.get("/screening/").content.decode()
+    assert '<span class="badge list-queued">Queued</span>' in home
+    RiskList.objects.filter(pk=risk_list.pk).update(
+        status=ListStatus.IMPORTING, progress_done=300, progress_total=400
+    )
+    fragment = client.get(url, HTTP_HX_REQUEST="true")
+    body = fragment.content.decode()
+    assert fragment.status_code == 200 and "<html" not in body
+    assert 'id="list-progress"' in body and "hx-trigger" in body
+    assert 'value="75"' in body and "300 / 400" in body and "Importing" in body
+    assert "Waiting for the worker" not in body
+    assert "HX-Refresh" not in fragment
+    RiskList.objects.filter(pk=risk_list.pk).update(status=ListStatus.QUEUED, progress_done=0)
+    call_command("worker", "--once")
+    # A poll that finds the import finished reloads the page for its counts.
+    done = client.get(url, HTTP_HX_REQUEST="true")
+    assert done["HX-Refresh"] == "true"
+    assert 'value="100"' in done.content.decode() and "hx-trigger" not in done.content.decode()
+    home = client.get("/screening/").content.decode()
+    assert '<span class="badge list-done">Imported</span>' in home
 
 
 def test_the_upload_form_says_screening_is_a_sensitive_use(population: Population) -> None:

@@ -17,16 +17,13 @@ which follows its progress. Opening a review page writes an audit entry
 from __future__ import annotations
 
 import csv
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -50,6 +47,7 @@ from safecommunity.screening.forms import (
     TaskFilterForm,
 )
 from safecommunity.screening.models import (
+    ListStatus,
     Match,
     RiskList,
     RunKind,
@@ -58,7 +56,7 @@ from safecommunity.screening.models import (
     TaskStatus,
     VerificationTask,
 )
-from safecommunity.screening.services import RiskListFileError, ScreeningError
+from safecommunity.screening.services import ScreeningError
 
 HOME_ROWS = 20
 RECORDS_PER_PAGE = 20
@@ -173,49 +171,32 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- risk lists --------------------------------------------------------------------------------
 
 
-def _store_upload(upload: UploadedFile[bytes]) -> Path:
-    """The upload in a private temporary file under the data folder (the service reads a
-    path; the file is removed once it is read)."""
-    folder = Path(settings.DATA_DIR) / "screening-uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = Path(upload.name or "").suffix.lower()
-    with tempfile.NamedTemporaryFile(
-        dir=folder, suffix=suffix if suffix.isascii() else "", delete=False
-    ) as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
-    path = Path(handle.name)
-    path.chmod(0o600)
-    return path
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def list_upload(request: HttpRequest) -> HttpResponse:
+    """Store the upload and queue its import for the worker; the list's page follows the
+    import. A file the worker cannot read becomes a failed list saying why."""
     user = _screener(request)
     form = RiskListUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload: UploadedFile[bytes] = form.cleaned_data["file"]
-        path = _store_upload(upload)
         try:
-            result = services.risk_list_import(
+            risk_list = services.risk_list_enqueue(
                 actor=user,
-                path=path,
-                file_name=Path(upload.name or "upload").name[:255],
+                upload=form.cleaned_data["file"],
                 name=form.cleaned_data["name"],
                 purpose=form.cleaned_data["purpose"],
             )
-        except RiskListFileError as exc:
-            form.add_error("file", str(exc))
         except ScreeningError as exc:
             form.add_error(None, str(exc))
         else:
-            risk_list = result.risk_list
-            # The service's one sentence: kept of read, rejected, duplicates, issues.
-            (messages.success if risk_list.rows_kept else messages.warning)(request, result.message)
+            messages.info(
+                request,
+                _(
+                    "The list was uploaded and is imported in the background; this page "
+                    "shows the progress."
+                ),
+            )
             return redirect("screening:list", pk=risk_list.pk)
-        finally:
-            path.unlink(missing_ok=True)
     status = 400 if request.method == "POST" else 200
     return render(request, "screening/list_upload.html", {"form": form}, status=status)
 
@@ -253,19 +234,48 @@ def _issues(risk_list: RiskList, limit: int = ISSUES_SHOWN) -> list[dict[str, An
     return rows
 
 
+def list_percent(risk_list: RiskList) -> int:
+    if risk_list.status == ListStatus.DONE:
+        return 100
+    if risk_list.progress_total <= 0:
+        return 0
+    return max(0, min(100, risk_list.progress_done * 100 // risk_list.progress_total))
+
+
 def _list_page(
     request: HttpRequest, user: User, risk_list: RiskList, form: ScreenForm | None = None
 ) -> HttpResponse:
-    may_screen = selectors.may_screen(user)
-    context = {
+    """The list page; an htmx request gets only the progress fragment, which polls itself
+    until the import has finished (then the whole page is reloaded for its counts), as the
+    run page does."""
+    finished = risk_list.status in (ListStatus.DONE, ListStatus.FAILED)
+    done = risk_list.status == ListStatus.DONE
+    context: dict[str, Any] = {
         "risk_list": risk_list,
-        "issues": _issues(risk_list),
-        "has_issues_file": bool(risk_list.issues_file) and Path(risk_list.issues_file).is_file(),
-        "runs": list(selectors.runs(user=user).filter(risk_list=risk_list)[:20]),
-        "may_screen": may_screen,
-        "form": form
-        or (ScreenForm(initial={"purpose": risk_list.purpose}) if may_screen else None),
+        "finished": finished,
+        "percent": list_percent(risk_list),
     }
+    if request.headers.get("HX-Request"):
+        response = render(request, "screening/_list_progress.html", context)
+        if finished:
+            # The counts, issues and the screen form are on the full page: have htmx load it.
+            response["HX-Refresh"] = "true"
+        return response
+    may_screen = selectors.may_screen(user)
+    # Counts and issues of a list still importing (or failed) would be partial, or stale.
+    has_issues_file = done and bool(risk_list.issues_file) and Path(risk_list.issues_file).is_file()
+    context.update(
+        {
+            "done": done,
+            "summary": services.risk_list_summary(risk_list) if done else "",
+            "issues": _issues(risk_list) if done else [],
+            "has_issues_file": has_issues_file,
+            "runs": list(selectors.runs(user=user).filter(risk_list=risk_list)[:20]),
+            "may_screen": may_screen,
+            "form": form
+            or (ScreenForm(initial={"purpose": risk_list.purpose}) if may_screen else None),
+        }
+    )
     status = 400 if form is not None and form.errors else 200
     return render(request, "screening/list_detail.html", context, status=status)
 
