@@ -176,7 +176,7 @@ def phones_close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def train_u(
-    con: duckdb.DuckDBPyConnection, base: pa.Table, sample: int = 400_000
+    con: duckdb.DuckDBPyConnection, base: pa.Table, sample: int = 100_000
 ) -> dict[str, Any]:
     """u-probabilities: how often two random residents agree at each level. ID and phone
     numbers are unique per person, so their u is set from the registry's size instead."""
