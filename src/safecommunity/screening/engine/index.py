@@ -43,19 +43,23 @@ from safecommunity.screening.engine import names
 
 Progress = Callable[[str, int, int], None]
 
-REGISTRY_COLUMNS = (
-    "rid",
-    "name",
-    "pinyin",
-    "birth",
-    "gender",
-    "id_key",
-    "id_masked",
-    "phone_key",
-    "phone_masked",
-    "address",
-    "path",
+# The registry rows the index is built from, with their Arrow types.
+REGISTRY_SCHEMA = pa.schema(
+    [
+        ("rid", pa.int64()),
+        ("name", pa.string()),
+        ("pinyin", pa.string()),
+        ("birth", pa.date32()),
+        ("gender", pa.string()),
+        ("id_key", pa.string()),
+        ("id_masked", pa.string()),
+        ("phone_key", pa.string()),
+        ("phone_masked", pa.string()),
+        ("address", pa.string()),
+        ("path", pa.string()),
+    ]
 )
+REGISTRY_COLUMNS = tuple(REGISTRY_SCHEMA.names)
 
 # Blocking rules: a candidate pair shares the value of at least one of these keys. Each is
 # computed for residents and risk records by the same SQL (``derive_sql``); a block larger
