@@ -97,15 +97,9 @@ STORED = (
 CHUNK = 1 << 20
 
 _COMPOUND = ", ".join(f"'{s}'" for s in sorted(names.COMPOUND_SURNAMES))
-SURNAME_PY = (
-    f"CASE WHEN left({{name}}, 2) IN ({_COMPOUND}) "
-    "THEN split_part({py}, ' ', 1) || split_part({py}, ' ', 2) "
-    "ELSE split_part({py}, ' ', 1) END"
-)
-# The compound of an address: the last four characters before its first digit (…长兴里 of
+# The compound of an address is the last four characters before its first digit (…长兴里 of
 # 天津市和平区劝业场街道长兴里12号楼), the same whether or not city and district were written;
 # the address itself compares as that compound and everything from the first digit on.
-ADDRESS_BLOCK = "right(regexp_extract({a}, '^[^0-9]+'), 4)"
 ADDRESS_TAIL = "regexp_extract({a}, '[0-9].*$')"
 
 
@@ -427,15 +421,20 @@ def take_rows(table: pa.Table, positions: np.ndarray, columns: Sequence[str]) ->
 TERM_COLUMNS = ("name", "py")
 
 
+def key_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A 64-bit key column as (which rows have a key, the keys with 0 for none)."""
+    valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), bool)
+    values = np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), np.uint64)
+    return valid, values
+
+
 def _write_sorted_keys(base: pa.Table, folder: Path) -> None:
     """Each blocking key of the base, sorted, with the rows it belongs to: a run finds a
     block by binary search (``np.searchsorted``), paying for its risk list only, where a
     hash join would read all 14 million keys once per rule."""
     positions = np.asarray(base.column("pos").to_numpy(), np.int32)
     for key in (*BLOCKING_KEYS, *FALLBACK_KEYS):
-        column = base.column(key)
-        valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), bool)
-        values = np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), np.uint64)
+        valid, values = key_values(base.column(key))
         values, rows = values[valid], positions[valid]
         order = np.argsort(values)  # the order among equal keys does not matter
         np.save(folder / f"sorted_{key}.npy", values[order])

@@ -26,7 +26,7 @@ import operator
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,7 @@ from safecommunity.screening.engine.index import (
     ScreeningIndex,
     connect,
     derive_sql,
+    key_values,
     take_rows,
 )
 
@@ -312,29 +313,31 @@ def prepare(
         }
     )
     # Keys that include gender cannot be made for a record without one: block such a record
-    # as a man and as a woman (its comparisons still say "gender missing").
+    # as a man and as a woman (its comparisons still say "gender missing"). Only those rows
+    # are derived a second time; the others' keys are the comparison table's own.
     unknown = prepared.filter(pc.equal(prepared.column("gender"), 0))
-    as_both = [
-        unknown.set_column(
-            unknown.column_names.index("gender"),
-            "gender",
-            pa.array(np.full(unknown.num_rows, g, np.int8)),
-        )
-        for g in (1, 2)
-    ]
-    blocking_rows = pa.concat_tables(
-        [prepared.filter(pc.not_equal(prepared.column("gender"), 0)), *as_both]
+    as_both = pa.concat_tables(
+        [
+            unknown.set_column(
+                unknown.column_names.index("gender"),
+                "gender",
+                pa.array(np.full(unknown.num_rows, g, np.int8)),
+            )
+            for g in (1, 2)
+        ]
     )
     con.register("_risk_in", prepared)
-    con.register("_risk_blocking", blocking_rows)
+    con.register("_risk_unknown", as_both)
     try:
         derived = con.sql(
             f"""SELECT * FROM ({derive_sql("_risk_in", "rec")}) ORDER BY rec"""
         ).to_arrow_table()
-        blocking = con.sql(derive_sql("_risk_blocking", "rec")).to_arrow_table()
+        both = con.sql(derive_sql("_risk_unknown", "rec")).to_arrow_table()
     finally:
         con.unregister("_risk_in")
-        con.unregister("_risk_blocking")
+        con.unregister("_risk_unknown")
+    known = derived.filter(pc.not_equal(derived.column("gender"), 0))
+    blocking = pa.concat_tables([known, both.cast(known.schema)])
     repaired = pa.table({"ri": pa.array(rep_ri, pa.int64()), "key": pa.array(rep_key, pa.string())})
     return Prepared(derived, blocking, recs, phones, repaired, bad)
 
@@ -361,15 +364,18 @@ def _probe(
 
 
 def _key_array(table: pa.Table, key: str) -> tuple[np.ndarray, np.ndarray]:
-    column = table.column(key)
-    valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), bool)
-    values = np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), np.uint64)
+    valid, values = key_values(table.column(key))
     rec = np.asarray(table.column("rec").to_numpy(), np.int64)
     return rec[valid], values[valid]
 
 
 def candidates(
-    con: Any, index: ScreeningIndex, prepared: Prepared, keys: Sequence[str] = BLOCKING_KEYS
+    con: Any,
+    index: ScreeningIndex,
+    prepared: Prepared,
+    keys: Sequence[str] = BLOCKING_KEYS,
+    *,
+    fallback: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(record row, segment 0=base/1=delta, position, found by a repaired ID) per pair.
 
@@ -385,7 +391,7 @@ def candidates(
     found_any = np.zeros(len(prepared.recs), bool)
     for found_ri in out_ri:
         found_any[found_ri] = True
-    for key in FALLBACK_KEYS if keys is BLOCKING_KEYS else ():
+    for key in FALLBACK_KEYS if fallback else ():
         ri, values = _key_array(prepared.blocking, key)
         alone = ~found_any[ri]
         found_ri, found_pos = _probe(
@@ -450,18 +456,13 @@ FETCHED = (*fs.SIDE_COLUMNS, "rid", "path_id")
 
 
 def _fetch(index: ScreeningIndex, seg: np.ndarray, pos: np.ndarray) -> pa.Table:
-    """Index rows by (segment, position), in the given order."""
+    """Index rows by (segment, position), pairs sorted by segment: the base's rows, then the
+    delta's."""
+    base_rows = take_rows(index.base, pos[seg == 0], FETCHED)
     if not (seg == 1).any():
-        return take_rows(index.base, pos, FETCHED)
-    if np.all(seg[1:] >= seg[:-1]):  # base rows first, then the delta's: no reordering
-        base_rows = take_rows(index.base, pos[seg == 0], FETCHED)
-        delta_rows = take_rows(index.delta, pos[seg == 1], FETCHED)
-        return pa.concat_tables([base_rows, delta_rows]).combine_chunks()
-    order = np.argsort(seg, kind="stable")
-    base_rows = take_rows(index.base, pos[order][seg[order] == 0], FETCHED)
-    delta_rows = take_rows(index.delta, pos[order][seg[order] == 1], FETCHED)
-    combined = pa.concat_tables([base_rows, delta_rows]).combine_chunks()
-    return combined.take(pa.array(np.argsort(order, kind="stable")))
+        return base_rows
+    delta_rows = take_rows(index.delta, pos[seg == 1], FETCHED)
+    return pa.concat_tables([base_rows, delta_rows]).combine_chunks()
 
 
 def _in_scope(
@@ -862,9 +863,3 @@ def deduplicate(
     )
     report("done", len(DEDUP_KEYS), len(DEDUP_KEYS))
     return out
-
-
-def risk_rows(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Plain dicts with exactly RISK_COLUMNS (missing ones None), for callers that build
-    records one by one."""
-    return [{k: r.get(k) for k in (*RISK_COLUMNS, "id_key", "phone_key")} for r in records]
