@@ -37,7 +37,6 @@ import pyarrow.compute as pc
 from safecommunity.screening.engine import model as fs
 from safecommunity.screening.engine import names
 from safecommunity.screening.engine.index import (
-    BLOCK_CAP,
     BLOCKING_KEYS,
     FALLBACK_KEYS,
     Progress,
@@ -342,27 +341,6 @@ def prepare(
     return Prepared(derived, blocking, recs, phones, repaired, bad)
 
 
-def _probe(
-    sorted_keys: np.ndarray,
-    sorted_rows: np.ndarray,
-    ri: np.ndarray,
-    keys: np.ndarray,
-    cap: int = BLOCK_CAP,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(record, position) for every index row whose key equals a record's key, by binary
-    search; a block of more than BLOCK_CAP rows is skipped."""
-    # Sorted needles walk the sorted keys in order: several times faster than random probes.
-    order = np.argsort(keys, kind="stable")
-    keys, ri = keys[order], ri[order]
-    left = np.searchsorted(sorted_keys, keys, "left")
-    counts = np.searchsorted(sorted_keys, keys, "right") - left
-    ok = (counts > 0) & (counts <= cap)
-    left, counts, ri = left[ok], counts[ok], ri[ok]
-    starts = np.cumsum(counts) - counts
-    within = np.arange(int(counts.sum())) - np.repeat(starts, counts)
-    return np.repeat(ri, counts), np.asarray(sorted_rows[np.repeat(left, counts) + within])
-
-
 def _key_array(table: pa.Table, key: str) -> tuple[np.ndarray, np.ndarray]:
     valid, values = key_values(table.column(key))
     rec = np.asarray(table.column("rec").to_numpy(), np.int64)
@@ -383,7 +361,8 @@ def candidates(
     out_ri, out_seg, out_pos, out_rep = [], [], [], []
     for key in keys:
         ri, values = _key_array(prepared.blocking, key)
-        found_ri, found_pos = _probe(*index.sorted_keys[key], ri, values)
+        which, found_pos = index.sorted_keys[key].find(values)
+        found_ri = ri[which]
         out_ri.append(found_ri)
         out_pos.append(found_pos.astype(np.int64))
         out_rep.append(np.zeros(len(found_ri), bool))
@@ -394,9 +373,8 @@ def candidates(
     for key in FALLBACK_KEYS if fallback else ():
         ri, values = _key_array(prepared.blocking, key)
         alone = ~found_any[ri]
-        found_ri, found_pos = _probe(
-            *index.sorted_keys[key], ri[alone], values[alone], cap=FALLBACK_CAP
-        )
+        which, found_pos = index.sorted_keys[key].find(values[alone], cap=FALLBACK_CAP)
+        found_ri = ri[alone][which]
         out_ri.append(found_ri)
         out_pos.append(found_pos.astype(np.int64))
         out_rep.append(np.zeros(len(found_ri), bool))
@@ -405,9 +383,11 @@ def candidates(
     try:
         hashed = con.sql("SELECT ri, hash(key) AS id1 FROM _rep").fetchnumpy()
         rep_ri = np.asarray(hashed["ri"], np.int64)
-        found_ri, found_pos = _probe(
-            *index.sorted_keys["id1"], rep_ri, np.asarray(hashed["id1"], np.uint64)
-        )
+        rep_keys = np.asarray(hashed["id1"], np.uint64)
+        which, found_pos = index.sorted_keys["id1"].find(rep_keys)
+        # A repaired ID found is scored as the person's own ID: the whole key must agree.
+        same = index.key_at("id1", found_pos) == rep_keys[which]
+        found_ri, found_pos = rep_ri[which[same]], found_pos[same]
         out_ri.append(found_ri)
         out_pos.append(found_pos.astype(np.int64))
         out_rep.append(np.ones(len(found_ri), bool))
@@ -564,12 +544,14 @@ def exact_ids(index: ScreeningIndex, recs: Sequence[int], id_keys: Sequence[str]
         con.register("_ids", pa.table({"rec": pa.array(recs, pa.int64()), "key": id_keys}))
         hashed = con.sql("SELECT rec, hash(key) AS id1 FROM _ids WHERE key IS NOT NULL")
         found = hashed.fetchnumpy()
-        rec, pos = _probe(
-            *index.sorted_keys["id1"],
-            np.asarray(found["rec"], np.int64),
-            np.asarray(found["id1"], np.uint64),
-        )
-        rows = take_rows(index.base, pos.astype(np.int64), ["rid", "path_id"])
+        keys = np.asarray(found["id1"], np.uint64)
+        which, pos = index.sorted_keys["id1"].find(keys)
+        rows = take_rows(index.base, pos, ["rid", "path_id", "id1"])
+        # An ID number is one person: only the whole key is proof (see ``SortedKeys``).
+        _valid, full = key_values(rows.column("id1"))
+        same = full == keys[which]
+        rec = np.asarray(found["rec"], np.int64)[which[same]]
+        rows = rows.filter(pa.array(same)).select(["rid", "path_id"])
         table = pa.table({"rec": pa.array(rec), "rid": rows.column("rid")})
         table = table.append_column("path", _path_strings(index, rows.column("path_id")))
         if index.delta.num_rows or len(index.dead):
