@@ -321,8 +321,8 @@ def _parquet_chunks(
 ) -> Iterator[pa.Table] | None:
     """Derived chunks straight from a Parquet file with every REGISTRY_COLUMN and pinyin
     filled in: DuckDB reads and hashes the numbers in parallel in one pass, and pyarrow
-    reads only the few string columns kept as they are. None when
-    the file lacks something (then it goes the general way)."""
+    reads only the few string columns kept as they are. None when the file lacks something
+    (then it goes the general way)."""
     parquet = pq.ParquetFile(file)
     if set(REGISTRY_COLUMNS) - set(parquet.schema_arrow.names):
         return None
@@ -465,8 +465,8 @@ class SortedKeys:
     ``np.argsort`` and run for two keys at once) and halves what a run maps into memory. The
     price: keys are compared on their top 64 − ``row_bits`` bits, so one probe in 10⁵ also
     finds someone whose key merely shares them. Pairs are scored on the full keys anyway;
-    callers that take a found key as proof (exact IDs, repaired IDs) check the full key with
-    ``ScreeningIndex.key_at``."""
+    callers that take a found key as proof (exact IDs, repaired IDs) ask
+    ``ScreeningIndex.find_exact``."""
 
     def __init__(self, packed: np.ndarray, row_bits: int) -> None:
         self.packed = packed
@@ -702,10 +702,13 @@ class ScreeningIndex:
         (self.folder / "dead.npy").unlink(missing_ok=True)
         self.__init__(self.folder)  # type: ignore[misc]  # reread the files just written
 
-    def key_at(self, key: str, rows: np.ndarray) -> np.ndarray:
-        """The full 64-bit ``key`` of the base's ``rows`` (0 where there is none)."""
-        _valid, values = key_values(take_rows(self.base, rows, [key]).column(key))
-        return values
+    def find_exact(self, key: str, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``SortedKeys.find`` for callers that take a found key as proof (an ID number is
+        one person): only the base's rows whose whole 64-bit ``key`` is the one asked."""
+        which, rows = self.sorted_keys[key].find(keys)
+        _valid, full = key_values(take_rows(self.base, rows, [key]).column(key))
+        same = full == keys[which]
+        return which[same], rows[same]
 
     def live_base(self) -> pa.Table:
         if not len(self.dead):

@@ -364,7 +364,7 @@ def candidates(
         which, found_pos = index.sorted_keys[key].find(values)
         found_ri = ri[which]
         out_ri.append(found_ri)
-        out_pos.append(found_pos.astype(np.int64))
+        out_pos.append(found_pos)
         out_rep.append(np.zeros(len(found_ri), bool))
         out_seg.append(np.zeros(len(found_ri), np.int8))
     found_any = np.zeros(len(prepared.recs), bool)
@@ -376,7 +376,7 @@ def candidates(
         which, found_pos = index.sorted_keys[key].find(values[alone], cap=FALLBACK_CAP)
         found_ri = ri[alone][which]
         out_ri.append(found_ri)
-        out_pos.append(found_pos.astype(np.int64))
+        out_pos.append(found_pos)
         out_rep.append(np.zeros(len(found_ri), bool))
         out_seg.append(np.zeros(len(found_ri), np.int8))
     con.register("_rep", prepared.repaired)
@@ -384,12 +384,11 @@ def candidates(
         hashed = con.sql("SELECT ri, hash(key) AS id1 FROM _rep").fetchnumpy()
         rep_ri = np.asarray(hashed["ri"], np.int64)
         rep_keys = np.asarray(hashed["id1"], np.uint64)
-        which, found_pos = index.sorted_keys["id1"].find(rep_keys)
         # A repaired ID found is scored as the person's own ID: the whole key must agree.
-        same = index.key_at("id1", found_pos) == rep_keys[which]
-        found_ri, found_pos = rep_ri[which[same]], found_pos[same]
+        which, found_pos = index.find_exact("id1", rep_keys)
+        found_ri = rep_ri[which]
         out_ri.append(found_ri)
-        out_pos.append(found_pos.astype(np.int64))
+        out_pos.append(found_pos)
         out_rep.append(np.ones(len(found_ri), bool))
         out_seg.append(np.zeros(len(found_ri), np.int8))
         if index.delta.num_rows:
@@ -545,13 +544,9 @@ def exact_ids(index: ScreeningIndex, recs: Sequence[int], id_keys: Sequence[str]
         hashed = con.sql("SELECT rec, hash(key) AS id1 FROM _ids WHERE key IS NOT NULL")
         found = hashed.fetchnumpy()
         keys = np.asarray(found["id1"], np.uint64)
-        which, pos = index.sorted_keys["id1"].find(keys)
-        rows = take_rows(index.base, pos, ["rid", "path_id", "id1"])
-        # An ID number is one person: only the whole key is proof (see ``SortedKeys``).
-        _valid, full = key_values(rows.column("id1"))
-        same = full == keys[which]
-        rec = np.asarray(found["rec"], np.int64)[which[same]]
-        rows = rows.filter(pa.array(same)).select(["rid", "path_id"])
+        which, pos = index.find_exact("id1", keys)
+        rows = take_rows(index.base, pos, ["rid", "path_id"])
+        rec = np.asarray(found["rec"], np.int64)[which]
         table = pa.table({"rec": pa.array(rec), "rid": rows.column("rid")})
         table = table.append_column("path", _path_strings(index, rows.column("path_id")))
         if index.delta.num_rows or len(index.dead):
