@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hmac
+import hashlib
 import json
 import os
 import sys
@@ -102,14 +102,25 @@ SAME_DATE_SHARE = 0.02  # of those: the whole birth date too (natural rate at 14
 # --- the blind index ---------------------------------------------------------------------------
 
 BLIND_KEY = base64.urlsafe_b64decode(BENCH_KEYS["BLIND_INDEX_KEY"])
-_PREPARED = {p: hmac.new(BLIND_KEY, f"{p}:".encode(), "sha256") for p in ("id", "phone")}
+
+
+def _halves(prefix: bytes) -> tuple[Any, Any]:
+    # ``people.identity.hmac_halves``: HMAC-SHA256 as its inner and outer hash.
+    key = BLIND_KEY.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + prefix)
+    return inner, hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+
+_PREPARED = {p: _halves(f"{p}:".encode()) for p in ("id", "phone")}
 
 
 def blind(value: str, purpose: str) -> str:
     """``people.identity.blind_index`` under the bench key, without Django."""
-    mac = _PREPARED[purpose].copy()
-    mac.update(value.encode())
-    return mac.digest()[:16].hex()
+    halves = _PREPARED[purpose]
+    inner, outer = halves[0].copy(), halves[1].copy()
+    inner.update(value.encode())
+    outer.update(inner.digest())
+    return outer.digest()[:16].hex()
 
 
 def _hmac_pads() -> tuple[bytes, bytes]:

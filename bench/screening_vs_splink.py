@@ -309,6 +309,10 @@ def _screen(index: Any, data: DataSet, out: Path, stats: dict[str, Any]) -> pa.T
 
 
 def engine_worker(data: DataSet, out: Path, *, cold: bool) -> dict[str, Any]:
+    # Imports are not timed, for either engine. pyarrow imports pandas on its first use
+    # (a quarter of a second, as Splink's import of it is); import it here, with the rest.
+    import pandas  # noqa: F401
+
     from safecommunity.screening.engine import ScreeningIndex
 
     phases = Phases()

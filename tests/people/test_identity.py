@@ -3,6 +3,8 @@ index — with property tests for the round trips."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from datetime import date
 
@@ -175,6 +177,23 @@ class TestBlindIndex:
         assert first == identity.blind_index(number, purpose="id")
         assert first != identity.blind_index(number, purpose="phone")
         assert len(first) == 32 and number not in first
+
+    @given(ids, st.sampled_from(["id", "phone"]))
+    def test_it_is_the_standard_hmac_sha256_of_purpose_and_value(
+        self, number: str, purpose: str
+    ) -> None:
+        key = identity._index_keys()[0]
+        standard = hmac.new(key, f"{purpose}:{number}".encode(), hashlib.sha256).digest()
+        assert identity.blind_index(number, purpose=purpose) == standard[:16].hex()
+
+    @pytest.mark.parametrize("length", [16, 32, 64, 65, 100])
+    def test_its_halves_agree_with_hmac_for_any_key_length(self, length: int) -> None:
+        key = bytes(range(length))
+        inner, outer = identity.hmac_halves(key, b"id:")
+        inner.update(b"110101199003078515")
+        outer.update(inner.digest())
+        expected = hmac.new(key, b"id:110101199003078515", hashlib.sha256).digest()
+        assert outer.digest() == expected
 
     def test_it_depends_on_the_key(self) -> None:
         before = identity.blind_index(KNOWN_GOOD, purpose="id")

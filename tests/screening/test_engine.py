@@ -23,9 +23,11 @@ from safecommunity.screening.engine import (
     names,
     screen,
 )
-from safecommunity.screening.engine.match import (
-    _check_digit,
+from safecommunity.screening.engine.numbers import (
+    as_strings,
+    check_digit,
     id_repairs,
+    id_repairs_many,
     id_valid,
     phone_variants,
 )
@@ -40,7 +42,7 @@ def blind(value: str, purpose: str) -> str:
 
 def make_id(region: str, birth: date, sequence: int) -> str:
     body = f"{region}{birth:%Y%m%d}{sequence:03d}"
-    return body + _check_digit(body)
+    return body + check_digit(body)
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董"
@@ -136,7 +138,7 @@ def record(person: dict[str, object], rec: int, **changes: object) -> dict[str, 
     digit=st.sampled_from("0123456789X"),
 )
 def test_every_one_character_error_in_an_id_is_repaired(body: str, position: int, digit: str):
-    good = body + _check_digit(body)
+    good = body + check_digit(body)
     wrong = good[:position] + (digit if position == 17 else digit.replace("X", "0"))
     wrong += good[position + 1 :]
     if wrong == good:
@@ -151,7 +153,7 @@ def test_every_one_character_error_in_an_id_is_repaired(body: str, position: int
 @given(body=st.text("0123456789", min_size=17, max_size=17), position=st.integers(0, 16))
 def test_every_adjacent_swap_in_an_id_is_repaired(body: str, position: int):
     body = "12" + body[2:10] + "0615" + body[14:]  # a real province and a calendar date
-    good = body + _check_digit(body)
+    good = body + check_digit(body)
     swapped = good[:position] + good[position + 1] + good[position] + good[position + 2 :]
     if swapped == good:
         return
@@ -164,6 +166,25 @@ def test_repairs_only_propose_ids_that_pass_the_checksum():
     repairs = id_repairs(wrong)
     assert repairs and all(id_valid(r) for r in repairs)
     assert wrong not in repairs
+
+
+@settings(max_examples=50)
+@given(
+    bodies=st.lists(st.text("0123456789", min_size=17, max_size=17), min_size=1, max_size=20),
+    errors=st.lists(st.tuples(st.integers(0, 17), st.sampled_from("0123456789X")), min_size=20),
+)
+def test_a_column_of_ids_is_repaired_row_by_row_as_each_id_alone(bodies, errors):
+    wrong = []
+    for body, (position, digit) in zip(bodies, errors, strict=False):
+        good = "12" + body[2:10] + "0615" + body[14:]
+        good += check_digit(good[:17])
+        wrong.append(good[:position] + digit + good[position + 1 :])
+    matrix = np.frombuffer("".join(wrong).encode(), np.uint8).reshape(len(wrong), 18)
+    owner, repaired = id_repairs_many(matrix)
+    found = as_strings(repaired)
+    for row, number in enumerate(wrong):
+        assert [f for f, o in zip(found, owner, strict=True) if o == row] == id_repairs(number)
+    assert all(id_valid(f) for f in found)
 
 
 def test_phone_variants_are_one_edit_away_and_show_the_residents_visible_digits():
@@ -186,6 +207,12 @@ def test_surnames_take_their_surname_reading():
     assert names.pinyin("曾伟").split()[0] == "zeng"
     assert names.pinyin("单静").split()[0] == "shan"
     assert names.surname("欧阳娜娜") == "欧阳"
+
+
+def test_a_list_of_names_reads_as_each_name_alone():
+    values = ["张伟", "曾伟", "単于静", "阿依古丽·买买提", "Mary Smith", "", "欧阳娜娜", "张 伟"]
+    assert names.pinyin_many(values) == [names.pinyin(v) for v in values]
+    assert names.pinyin_many(values)[3] == "a yi gu li mai mai ti"
 
 
 def test_latin_names_pass_through_as_words():

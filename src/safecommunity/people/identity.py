@@ -263,22 +263,36 @@ def _index_keys() -> tuple[bytes, ...]:
     return keys
 
 
+def hmac_halves(key: bytes, prefix: bytes) -> tuple[Any, Any]:
+    """HMAC-SHA256 (RFC 2104) as its two hashes: the inner one already fed the padded key
+    and ``prefix``, the outer one fed its padded key. A value's MAC is then two copies and
+    four calls in C; ``hmac.HMAC.copy`` spends as long again in Python, which a risk list of
+    100,000 IDs and phones feels (a fifth of a second)."""
+    if len(key) > hashlib.sha256().block_size:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(hashlib.sha256().block_size, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + prefix)
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    return inner, outer
+
+
 def blind_index(value: str, *, purpose: str, key_number: int = 0) -> str:
     """The keyed HMAC-SHA256 of a normalised value (hex, 128 bits), for exact lookup.
 
     ``purpose`` separates the ID index from the phone index: equal strings in two fields do
     not produce equal index values.
     """
-    # HMAC(key, "purpose:" + value), from a MAC keyed and fed the prefix once: copying it
+    # HMAC(key, "purpose:" + value), from hashes keyed and fed the prefix once: copying them
     # costs less than setting up the key again, on every row of an import.
     slot = f"hmac:{key_number}:{purpose}"
     prepared = _key_cache.get(slot)
     if prepared is None:
         key = _index_keys()[key_number]
-        prepared = _key_cache[slot] = hmac.new(key, f"{purpose}:".encode(), "sha256")
-    mac = prepared.copy()
-    mac.update(value.encode())
-    return mac.digest()[:16].hex()
+        prepared = _key_cache[slot] = hmac_halves(key, f"{purpose}:".encode())
+    inner, outer = prepared[0].copy(), prepared[1].copy()
+    inner.update(value.encode())
+    outer.update(inner.digest())
+    return str(outer.digest()[:16].hex())
 
 
 def new_key() -> str:

@@ -22,10 +22,7 @@ A run, in order:
 
 from __future__ import annotations
 
-import operator
-import re
 import time
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from safecommunity.screening.engine import model as fs
-from safecommunity.screening.engine import names
+from safecommunity.screening.engine import names, numbers
 from safecommunity.screening.engine.index import (
     BLOCKING_KEYS,
     FALLBACK_KEYS,
@@ -70,131 +67,6 @@ FALLBACK_CAP = 30
 
 Blind = Callable[[str, str], str]
 
-_ID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
-_CHECK = "10X98765432"
-
-
-def _check_digit(body: str) -> str:
-    return _CHECK[sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
-
-
-_DIGIT_VALUE = {str(d): d for d in range(10)}
-
-
-def id_valid(number: str) -> bool:
-    if len(number) != 18 or not number[:17].isdigit():
-        return False
-    value = _DIGIT_VALUE
-    total = sum(map(operator.mul, map(value.__getitem__, number[:17]), _ID_WEIGHTS))
-    return _CHECK[total % 11] == number[17]
-
-
-_INVERSE = [pow(w, -1, 11) for w in _ID_WEIGHTS]
-
-
-def id_repairs(
-    number: str, *, birth_known: bool = False, regions: frozenset[str] = frozenset()
-) -> list[str]:
-    """IDs one substituted character or one adjacent swap away that pass the checksum.
-
-    Solved rather than searched: the weighted sum changes by (new − old) × weight at the
-    substituted position, so each position has at most one digit that fixes the checksum.
-    ``birth_known``: the birth-date digits agree with the record's date, so the error is
-    elsewhere. ``regions``: region codes someone in the registry has; others are skipped."""
-    if len(number) != 18:
-        return []
-    if number[16] == "X" and number[:16].isdigit() and number[17].isdigit():
-        swapped = number[:16] + number[17] + "X"  # the check X swapped with the last digit
-        return [swapped] if id_valid(swapped) else []
-    if not number[:17].isdigit() or number[17] not in _CHECK:
-        return []
-    digits = [_DIGIT_VALUE[c] for c in number[:17]]
-    total = sum(map(operator.mul, digits, _ID_WEIGHTS)) % 11
-    target = _CHECK.index(number[17])
-    found = [number[:17] + _CHECK[total]]  # the check character itself was wrong
-    step = target - total
-    for i in range(17):
-        if birth_known and 6 <= i < 14:
-            continue
-        # (new - d) * w ≡ target - total (mod 11); 11 is prime, so w has an inverse.
-        new = (digits[i] + step * _INVERSE[i]) % 11
-        if new < 10 and new != digits[i]:
-            found.append(number[:i] + str(new) + number[i + 1 :])
-    for i in range(16):
-        if birth_known and 5 <= i < 14:
-            continue
-        a, b = digits[i], digits[i + 1]
-        if a != b and (total + (b - a) * (_ID_WEIGHTS[i] - _ID_WEIGHTS[i + 1])) % 11 == target:
-            found.append(number[:i] + number[i + 1] + number[i] + number[i + 2 :])
-    if number[17].isdigit():  # the last digit and the check character swapped
-        swapped = number[:16] + number[17] + number[16]
-        if id_valid(swapped):
-            found.append(swapped)
-    return [
-        f
-        for f in dict.fromkeys(found)
-        if f != number and _plausible(f) and (not regions or f[:6] in regions)
-    ]
-
-
-# Province-level codes (the first two digits of every region code).
-_PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
-    "61 62 63 64 65 71 81 82".split()
-)
-
-
-def _plausible(number: str) -> bool:
-    """A province that exists and a calendar-shaped birth date: a repair that fails either
-    cannot be anyone's ID, so its blind index is not worth computing."""
-    month, day = int(number[10:12]), int(number[12:14])
-    return number[:2] in _PROVINCES and 1 <= month <= 12 and 1 <= day <= 31
-
-
-def one_edit_variants(number: str) -> list[str]:
-    """Every string one digit substitution or one adjacent swap away."""
-    out = []
-    for i in range(len(number)):
-        for d in "0123456789":
-            if d != number[i]:
-                out.append(number[:i] + d + number[i + 1 :])
-    for i in range(len(number) - 1):
-        if number[i] != number[i + 1]:
-            out.append(number[:i] + number[i + 1] + number[i] + number[i + 2 :])
-    return out
-
-
-def phone_variants(phone: str, head: str, tail: str) -> list[str]:
-    """The risk phone's one-digit-off and adjacent-swap variants that show ``head`` and
-    ``tail`` (a resident's masked phone): only those can be that resident's number."""
-    return [v for v in one_edit_variants(phone) if v[:3] == head and v[-4:] == tail]
-
-
-def _fold(text: str | None) -> str:
-    if not text:
-        return ""
-    if text.isascii() or unicodedata.is_normalized("NFKC", text):
-        return text.strip()
-    return unicodedata.normalize("NFKC", text).strip()
-
-
-_NOT_ID_CHARACTER = re.compile(r"[^0-9X]")
-
-
-def _digits(text: str | None) -> str:
-    """Digits (and the ID's X) only: full-width forms folded, separators dropped."""
-    if not text:
-        return ""
-    if text.isascii() and text.isdigit():
-        return text
-    return _NOT_ID_CHARACTER.sub("", _fold(text).upper())
-
-
-def _key_halves(hex_key: str | None) -> tuple[int | None, int | None]:
-    if not hex_key or len(hex_key) != 32:
-        return None, None
-    return int(hex_key[:16], 16), int(hex_key[16:], 16)
-
 
 @dataclass
 class Prepared:
@@ -226,88 +98,137 @@ def _column(table: pa.Table, name: str, kind: pa.DataType) -> pa.ChunkedArray:
     return pa.chunked_array([pa.nulls(table.num_rows, kind)])
 
 
+# Whitespace as ``str.split`` knows it in ASCII, and the separators a Chinese name loses
+# (spaces of any script, middle dots: 阿依古丽·买买提), in RE2's syntax.
+_LATIN_SPACES = r"[\t-\r\x1c-\x1f ]+"
+_NAME_SEPARATORS = r"[\s\p{Z}\x0b\x1c-\x1f\x85·•.\-]+"
+
+
+def _names(column: pa.ChunkedArray) -> pa.Array:
+    """Names as the index keeps them ("" for none): a Chinese name folded (NFKC) without
+    spaces or middle dots; a Latin name's words kept apart by one space (its pinyin is its
+    words)."""
+    column = pc.fill_null(column, "")
+    latin = pc.utf8_trim(pc.replace_substring_regex(column, _LATIN_SPACES, " "), " ")
+    folded = pc.replace_substring_regex(pc.utf8_normalize(column, "NFKC"), _NAME_SEPARATORS, "")
+    return pc.if_else(pc.string_is_ascii(column), latin, folded).combine_chunks()
+
+
+def _ymd(dates: pa.ChunkedArray) -> np.ndarray:
+    """Dates as YYYYMMDD numbers (-1 for none)."""
+    ymd = pc.add(
+        pc.add(pc.multiply(pc.year(dates), 10000), pc.multiply(pc.month(dates), 100)),
+        pc.day(dates),
+    )
+    return np.asarray(pc.fill_null(ymd, -1).to_numpy(), np.int64)
+
+
+def _id_keys(
+    table: pa.Table, births: pa.ChunkedArray, blind: Blind, regions: frozenset[str]
+) -> tuple[pa.Array, pa.Table, np.ndarray]:
+    """Per record the blind index of its ID (a given ``id_key`` is used as it is); the
+    blind indexes of the repairs of IDs that fail their checksum (ri, key); which failed."""
+    number = numbers.digits(_column(table, "id_number", pa.string()), keep_x=True)
+    length = np.asarray(pc.binary_length(number).to_numpy(zero_copy_only=False), np.int64)
+    keys: list[str | None] = _column(table, "id_key", pa.string()).to_pylist()
+    rep_ri: list[np.ndarray] = []
+    rep_key: list[str] = []
+    full = np.flatnonzero(length == numbers.ID_LENGTH)
+    matrix = numbers.as_matrix(number.take(pa.array(full)), numbers.ID_LENGTH)
+    valid = numbers.ids_valid(matrix)
+    for i, value in zip(full[valid].tolist(), numbers.as_strings(matrix[valid]), strict=True):
+        keys[i] = keys[i] or blind(value, "id")
+    bad = np.zeros(table.num_rows, bool)
+    wrong_rows, wrong = full[~valid], matrix[~valid]
+    bad[wrong_rows] = True
+    for i in wrong_rows.tolist():
+        keys[i] = None  # a key that came with a wrong ID is not the person's
+    birth_digits = wrong[:, 6:14].astype(np.int64) - ord("0")
+    birth_known = ((birth_digits >= 0) & (birth_digits <= 9)).all(axis=1) & (
+        birth_digits @ (10 ** np.arange(7, -1, -1)) == _ymd(births.take(pa.array(wrong_rows)))
+    )
+    owner, repairs = numbers.id_repairs_many(
+        wrong, birth_known, numbers.region_codes(regions) if regions else None
+    )
+    rep_ri.append(wrong_rows[owner])
+    rep_key += [blind(value, "id") for value in numbers.as_strings(repairs)]
+    # Not a resident ID card number (a 15-digit first-generation ID, a foreign document): no
+    # checksum tells whether it is wrong, so its one-edit variants are looked up as well
+    # (pairs they find compare as "repaired").
+    short = np.flatnonzero((length >= 6) & (length < numbers.ID_LENGTH))
+    for i, value in zip(short.tolist(), number.take(pa.array(short)).to_pylist(), strict=True):
+        keys[i] = keys[i] or blind(value, "id")
+        variants = numbers.one_edit_variants(value)
+        rep_ri.append(np.full(len(variants), i, np.int64))
+        rep_key += [blind(v, "id") for v in variants]
+    repaired = pa.table(
+        {
+            "ri": pa.array(np.concatenate(rep_ri).astype(np.int64)),
+            "key": pa.array(rep_key, pa.string()),
+        }
+    )
+    return pa.array(keys, pa.string()), repaired, bad
+
+
+def _phone_keys(table: pa.Table, blind: Blind) -> tuple[pa.Array, pa.Array, list[str | None]]:
+    """Per record the blind index of its phone (a given ``phone_key`` is used as it is), the
+    phone masked as the registry shows it (``138****5678``), and the phone in clear for the
+    variant checks (dropped with the run). Numbers shorter than seven digits say nothing."""
+    phone = numbers.digits(_column(table, "phone", pa.string()), keep_x=False)
+    international = pc.and_(pc.equal(pc.binary_length(phone), 13), pc.starts_with(phone, "86"))
+    phone = pc.if_else(international, pc.utf8_slice_codeunits(phone, 2), phone)
+    usable = pc.greater_equal(pc.binary_length(phone), 7)
+    plain = pc.if_else(usable, phone, pa.scalar(None, pa.string()))
+    masked = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(plain, 0, 3), "****", pc.utf8_slice_codeunits(plain, -4), ""
+    )
+    phones: list[str | None] = plain.to_pylist()
+    keys: list[str | None] = [
+        k or None for k in _column(table, "phone_key", pa.string()).to_pylist()
+    ]
+    for i, value in enumerate(phones):
+        if value is not None and keys[i] is None:
+            keys[i] = blind(value, "phone")
+    return pa.array(keys, pa.string()), masked, phones
+
+
 def prepare(
     con: Any,
     risk: pa.Table | Sequence[Mapping[str, Any]],
     blind: Blind,
     regions: frozenset[str] = frozenset(),
 ) -> Prepared:
-    """Risk records in the index's form. Names, addresses and genders are converted once per
-    distinct value; only IDs and phones are handled row by row (their blind indexes)."""
+    """Risk records in the index's form, column by column; only the blind indexes are
+    computed value by value (and names read in pinyin once per distinct name)."""
     table = risk if isinstance(risk, pa.Table) else pa.Table.from_pylist(list(risk))
     n = table.num_rows
     recs = _column(table, "rec", pa.int64()).to_numpy()
-    # Chinese names lose spaces and middle dots; Latin names keep their words apart, as the
-    # index keeps them (the pinyin of a Latin name is its words).
-    name = _per_distinct(
-        _column(table, "name", pa.string()),
-        lambda v: " ".join(v.split()) if v.isascii() else names.clean(_fold(v)),
-    )
-    clean_names = pa.array([v or "" for v in name], pa.string())
-    py = _per_distinct(clean_names, names.pinyin)
+    clean_names = _names(_column(table, "name", pa.string()))
+    distinct = pc.dictionary_encode(clean_names)
+    py = pa.array(names.pinyin_many(distinct.dictionary.to_pylist()), pa.string())
+    py = py.take(distinct.indices)
     gender = _per_distinct(
         _column(table, "gender", pa.string()), lambda v: _GENDER.get(v.strip().lower(), 0)
     )
     gender = [g or 0 for g in gender]
-    address = _per_distinct(_column(table, "address", pa.string()), lambda v: _fold(v) or None)
-    id_numbers = _column(table, "id_number", pa.string()).to_pylist()
-    id_keys = _column(table, "id_key", pa.string()).to_pylist()
-    phone_numbers = _column(table, "phone", pa.string()).to_pylist()
-    phone_keys = _column(table, "phone_key", pa.string()).to_pylist()
-    births = _column(table, "birth", pa.date32()).to_pylist()
-    id_hex: list[str | None] = [None] * n
-    phone_hex: list[str | None] = [None] * n
-    masked: list[str | None] = [None] * n
-    phones: list[str | None] = [None] * n
-    rep_ri: list[int] = []
-    rep_key: list[str] = []
-    bad = np.zeros(n, bool)
-    for i in range(n):
-        number = _digits(id_numbers[i])
-        if len(number) == 18:
-            if id_valid(number):
-                id_hex[i] = id_keys[i] or blind(number, "id")
-            else:
-                bad[i] = True
-                stated = births[i]
-                candidates = id_repairs(
-                    number,
-                    birth_known=stated is not None and number[6:14] == f"{stated:%Y%m%d}",
-                    regions=regions,
-                )
-                for candidate in candidates:
-                    rep_ri.append(i)
-                    rep_key.append(blind(candidate, "id"))
-        elif 6 <= len(number) < 18:
-            # Not a resident ID card number (a 15-digit first-generation ID, a foreign
-            # document): no checksum tells whether it is wrong, so its one-edit variants are
-            # looked up as well (pairs they find compare as "repaired").
-            id_hex[i] = id_keys[i] or blind(number, "id")
-            for candidate in one_edit_variants(number):
-                rep_ri.append(i)
-                rep_key.append(blind(candidate, "id"))
-        elif id_keys[i]:
-            id_hex[i] = id_keys[i]
-        phone = _digits(phone_numbers[i]).replace("X", "")
-        if len(phone) == 13 and phone.startswith("86"):
-            phone = phone[2:]
-        if len(phone) >= 7:
-            phone_hex[i] = phone_keys[i] or blind(phone, "phone")
-            phones[i] = phone
-            masked[i] = phone[:3] + "****" + phone[-4:]
-        elif phone_keys[i]:
-            phone_hex[i] = phone_keys[i]
+    address = pc.utf8_trim_whitespace(
+        pc.utf8_normalize(_column(table, "address", pa.string()), "NFKC")
+    )
+    address = pc.if_else(pc.equal(address, ""), pa.scalar(None, pa.string()), address)
+    births = _column(table, "birth", pa.date32())
+    id_key, repaired, bad = _id_keys(table, births, blind, regions)
+    phone_key, masked, phones = _phone_keys(table, blind)
     prepared = pa.table(
         {
             "rec": pa.array(np.arange(n, dtype=np.int64)),
             "name": clean_names,
-            "py": pa.array([v or "" for v in py], pa.string()),
-            "birth": _column(table, "birth", pa.date32()),
+            "py": py,
+            "birth": births,
             "gender": pa.array(gender, pa.int8()),
-            "id_key": pa.array(id_hex, pa.string()),
-            "phone_key": pa.array(phone_hex, pa.string()),
-            "phone_masked": pa.array(masked, pa.string()),
-            "address": pa.array(address, pa.string()),
+            "id_key": id_key,
+            "phone_key": phone_key,
+            "phone_masked": masked,
+            "address": address,
             "path": pa.array([""] * n, pa.string()),
         }
     )
@@ -337,7 +258,6 @@ def prepare(
         con.unregister("_risk_unknown")
     known = derived.filter(pc.not_equal(derived.column("gender"), 0))
     blocking = pa.concat_tables([known, both.cast(known.schema)])
-    repaired = pa.table({"ri": pa.array(rep_ri, pa.int64()), "key": pa.array(rep_key, pa.string())})
     return Prepared(derived, blocking, recs, phones, repaired, bad)
 
 
@@ -488,7 +408,7 @@ def _verify_near(
         lv["phone_lv"][pair] = 2
         if not phone or not mask:
             continue
-        for variant in phone_variants(phone, mask[:3], mask[-4:]):
+        for variant in numbers.phone_variants(phone, mask[:3], mask[-4:]):
             if variant not in cache:
                 cache[variant] = blind(variant, "phone")
             owner.append(j)

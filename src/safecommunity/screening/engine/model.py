@@ -108,22 +108,34 @@ def levels(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> dict[str, np.ndar
         con.unregister("_pairs")
     found = {k: np.asarray(v) for k, v in result.items()}
     found["birth_lv"] = birth_levels(pairs.column("l_birth"), pairs.column("r_birth"))
-    found["phone_close"] = (found["phone_lv"] == 2) & phones_close(
-        _numbers(pairs.column("l_ph_vis")), _numbers(pairs.column("r_ph_vis"))
+    # Only phones that differ can be close.
+    differ = np.flatnonzero(found["phone_lv"] == 2)
+    found["phone_close"] = np.zeros(pairs.num_rows, bool)
+    found["phone_close"][differ] = phones_close(
+        _numbers(pairs.column("l_ph_vis"))[differ], _numbers(pairs.column("r_ph_vis"))[differ]
     )
     return found
 
 
 def _digits8(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Year, month, day and the eight digits of YYYYMMDD for days since 1970."""
-    days = dates.astype("datetime64[D]")
+    """Year, month, day and the eight digits of YYYYMMDD (as bytes, one row per digit) for
+    days since 1970. Worked out once per day of the span the dates cover (a few tens of
+    thousands of days for living people) and looked up, not once per pair."""
+    low = int(dates.min()) if len(dates) else 0
+    span = int(dates.max()) - low + 1 if len(dates) else 0
+    days = (np.arange(span) + low if span <= 4 * len(dates) + 100_000 else dates).astype(
+        "datetime64[D]"
+    )
     months = days.astype("datetime64[M]")
     year = days.astype("datetime64[Y]").astype(np.int64) + 1970
     month = months.astype(np.int64) % 12 + 1
     day = (days - months).astype(np.int64) + 1
     number = year * 10_000 + month * 100 + day
-    digits = np.stack([(number // 10**k) % 10 for k in range(7, -1, -1)])
-    return year, month, day, digits
+    digits = np.stack([(number // 10**k) % 10 for k in range(7, -1, -1)]).astype(np.uint8)
+    if len(days) == len(dates) and span > 4 * len(dates) + 100_000:
+        return year, month, day, digits
+    at = dates.astype(np.int64) - low
+    return year[at], month[at], day[at], digits[:, at]
 
 
 def birth_levels(left: pa.ChunkedArray | pa.Array, right: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -52,13 +52,30 @@ def pinyin(name: str) -> str:
     must read a name the same way, and a per-character table makes that cheap (a million
     names a second). The surname takes its surname reading (曾 zeng, 单 shan). Latin letters
     pass through lower-cased, one word per syllable."""
-    if name.isascii():
-        return " ".join(_NOT_LETTERS.sub(" ", name.lower()).split())
-    name = clean(name)
-    if not name:
-        return ""
-    head = surname(name)
-    syllables = [SURNAME_READINGS[head]] if head in SURNAME_READINGS else []
-    rest = name[len(head) :] if syllables else name
-    syllables += [reading(c) for c in rest]
-    return " ".join(s for s in syllables if s)
+    return pinyin_many([name])[0]
+
+
+# A character's reading and a space after it ("" for a character without one), as a
+# ``str.translate`` table: reading a name is then one call in C. Filled as characters come.
+_SYLLABLES: dict[int, str] = {}
+
+
+def pinyin_many(values: list[str]) -> list[str]:
+    """``pinyin`` of each value."""
+    table = _SYLLABLES
+    for character in set("".join(values)) - {chr(c) for c in table}:
+        found = reading(character)
+        table[ord(character)] = f"{found} " if found else ""
+    out = []
+    for name in values:
+        if name.isascii():
+            out.append(" ".join(_NOT_LETTERS.sub(" ", name.lower()).split()))
+            continue
+        if not name.isalnum():  # spaces, middle dots: only clean what needs it
+            name = clean(name)
+        head = name[:2] if name[:2] in COMPOUND_SURNAMES else name[:1]
+        if head in SURNAME_READINGS:
+            out.append(f"{SURNAME_READINGS[head]} {name[len(head) :].translate(table)}".rstrip())
+        else:
+            out.append(name.translate(table).rstrip())
+    return out
