@@ -515,6 +515,17 @@ def test_a_near_birth_date_says_less_between_namesakes_as_the_run_shows():
     assert weights[0] < weights[1] - 5
 
 
+def test_key_values_read_from_buffers_agree_with_arrow_with_nulls_and_slices():
+    from safecommunity.screening.engine.index import key_values
+
+    whole = pa.array([5, None, 2**63 + 7, 9, None, 11, 13, 2**64 - 1, None, 1] * 3, pa.uint64())
+    column = pa.chunked_array([whole.slice(3, 9), whole.slice(0, 2), whole.slice(17)])
+    valid, values = key_values(column)
+    expected = column.to_pylist()
+    assert valid.tolist() == [v is not None for v in expected]
+    assert values.tolist() == [v or 0 for v in expected]
+
+
 def test_birth_levels_tell_exact_swapped_one_digit_and_different():
     from safecommunity.screening.engine.model import birth_levels
 

@@ -249,17 +249,22 @@ class Paths:
         self.ids = {v: i for i, v in enumerate(self.values)}
 
     def encode(self, column: pa.ChunkedArray | pa.Array) -> pa.Array:
-        encoded = pc.dictionary_encode(pc.fill_null(column, ""))
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        local = encoded.dictionary.to_pylist()
-        for value in local:
-            if value not in self.ids:
-                self.ids[value] = len(self.values)
-                self.values.append(value)
-        mapping = np.array([self.ids[v] for v in local], np.int32)
-        indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        return pa.array(mapping[indices] if len(mapping) else np.zeros(0, np.int32))
+        """Each path's id (a null path is ""). A column read dictionary-encoded (as the
+        build reads Parquet) is mapped through its dictionaries, never looked at row by
+        row."""
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        parts = [np.zeros(0, np.int32)]
+        for chunk in chunks:
+            encoded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+            local = [v or "" for v in encoded.dictionary.to_pylist()] + [""]
+            for value in local:
+                if value not in self.ids:
+                    self.ids[value] = len(self.values)
+                    self.values.append(value)
+            mapping = np.array([self.ids[v] for v in local], np.int32)
+            indices = pc.fill_null(encoded.indices, len(local) - 1)
+            parts.append(mapping[indices.to_numpy(zero_copy_only=False).astype(np.int64)])
+        return pa.array(np.concatenate(parts))
 
     def table(self) -> pa.Table:
         return pa.table({"path": pa.array(self.values, pa.string())})
@@ -360,7 +365,7 @@ def _parquet_chunks(
                 "rid": kept.column("rid").cast(pa.int64()),
                 "name": pc.fill_null(kept.column("name").cast(pa.string()), ""),
                 "py": kept.column("pinyin").cast(pa.string()),
-                "path_id": paths.encode(kept.column("path").cast(pa.string())),
+                "path_id": paths.encode(kept.column("path")),
             }
             columns.update({c: computed.column(c) for c in _COMPUTED})
             yield pa.table({c: columns[c] for c in STORED})
@@ -449,9 +454,29 @@ TERM_COLUMNS = ("name", "py")
 
 
 def key_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """A 64-bit key column as (which rows have a key, the keys with 0 for none)."""
-    valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), bool)
-    values = np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), np.uint64)
+    """A 64-bit key column as (which rows have a key, the keys with 0 for none). Read from
+    the chunks' buffers: at 14 million rows Arrow's own conversions cost a third of a
+    second per key."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    if any(chunk.type != pa.uint64() for chunk in chunks):
+        valid = np.asarray(pc.is_valid(column).to_numpy(zero_copy_only=False), bool)
+        values = np.asarray(pc.fill_null(column, 0).to_numpy(zero_copy_only=False), np.uint64)
+        return valid, values
+    values = np.empty(len(column), np.uint64)
+    valid = np.ones(len(column), bool)
+    start = 0
+    for chunk in chunks:
+        rows = len(chunk)
+        bitmap, data = chunk.buffers()
+        if data is not None and rows:
+            values[start : start + rows] = np.frombuffer(
+                data, np.uint64, count=rows, offset=chunk.offset * 8
+            )
+        if chunk.null_count and bitmap is not None:
+            bits = np.unpackbits(np.frombuffer(bitmap, np.uint8), bitorder="little")
+            valid[start : start + rows] = bits[chunk.offset : chunk.offset + rows].astype(bool)
+        start += rows
+    values[~valid] = 0
     return valid, values
 
 
@@ -499,12 +524,16 @@ def _write_sorted_keys(base: pa.Table, folder: Path) -> None:
     """Each blocking key of the base as a ``SortedKeys`` file; two keys sorted at a time
     (NumPy releases the interpreter while it sorts)."""
     row_bits = _row_bits(base.num_rows)
-    shift = np.uint64(row_bits)
-    positions = np.asarray(base.column("pos").to_numpy(), np.uint64)
+    high = ~np.uint64((1 << row_bits) - 1)
+    # A base row's ``pos`` is its row number (the build and ``compact`` write them so).
+    positions = np.arange(base.num_rows, dtype=np.uint64)
 
     def write(key: str) -> None:
-        valid, values = key_values(base.column(key))
-        packed = ((values[valid] >> shift) << shift) | positions[valid]
+        valid, packed = key_values(base.column(key))
+        packed &= high
+        packed |= positions
+        if not valid.all():
+            packed = packed[valid]
         packed.sort()
         np.save(folder / f"blocks_{key}.npy", packed)
 
