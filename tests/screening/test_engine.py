@@ -485,36 +485,6 @@ def test_exact_ids_finds_residents_by_their_blind_index_only(index, people, tmp_
     assert set(found.column("path").to_pylist()) <= {"12.01.00", "12.01.01", "12.01.02"}
 
 
-def test_a_near_birth_date_says_less_between_namesakes_as_the_run_shows():
-    from safecommunity.screening.engine import model as fs
-
-    # 2,000 true pairs agreeing everywhere; 2,000 namesakes who are not the person, a fifth
-    # of them born within one digit of the record (as namesakes of one era are).
-    match = {"id": 0, "phone": 0, "name": 0, "birth": 0, "gender": 0, "address": 0}
-    namesake = {"id": 2, "phone": 2, "name": 0, "birth": 3, "gender": 0, "address": 2}
-    rows = [match] * 2000 + [namesake] * 1600 + [{**namesake, "birth": 2}] * 400
-    lv = {f"{f}_lv": np.array([r[f] for r in rows], np.int8) for f in FIELDS}
-    model = {
-        "n": 1_000_000,
-        "m": {f: list(fs.M_START[f]) for f in FIELDS},
-        "u": {
-            "id": [1e-6, 2e-5, 1 - 2.1e-5],
-            "phone": [1e-6, 1e-4, 1 - 1.01e-4],
-            "name": [5e-6, 5e-6, 2e-4, 1e-3, 0.03, 0.967],
-            "birth": [8e-5, 1e-5, 1e-3, 0.99891],
-            "gender": [0.5, 0.5],
-            "address": [5e-6, 2e-3, 0.998],
-        },
-    }
-    trained = fs.em(lv, model)
-    assert 0.15 < trained["u_named_birth"][2] < 0.25  # one digit off, among namesakes
-    one_digit = {**{f"{f}_lv": np.array([-1, -1], np.int8) for f in FIELDS}}
-    one_digit["birth_lv"] = np.array([2, 2], np.int8)
-    one_digit["name_lv"] = np.array([0, 5], np.int8)  # namesakes; different names
-    weights = fs.field_weights(one_digit, trained)["birth"]
-    assert weights[0] < weights[1] - 5
-
-
 def test_key_values_read_from_buffers_agree_with_arrow_with_nulls_and_slices():
     from safecommunity.screening.engine.index import key_values
 

@@ -259,13 +259,10 @@ def _em(
     m: dict[str, np.ndarray],
     u: dict[str, np.ndarray],
     used: tuple[str, ...],
-    free_u: tuple[str, ...] = (),
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """EM over pattern counts, on the ``used`` fields only: m of each, u of ``free_u`` (the
-    other u fixed). Returns (m, u)."""
+) -> dict[str, np.ndarray]:
+    """EM over pattern counts, on the ``used`` fields only (u fixed)."""
     lam = 0.5
     m = {f: v.copy() for f, v in m.items()}
-    u = {f: v.copy() for f, v in u.items()}
     for _ in range(EM_ITERATIONS):
         log_odds = np.zeros(len(counts))
         for i, field in enumerate(FIELDS):
@@ -288,16 +285,7 @@ def _em(
             if mass.sum() > 0:
                 fresh = np.maximum(mass / mass.sum(), M_FLOOR)
                 m[field] = fresh / fresh.sum()
-            if field in free_u:
-                mass = np.bincount(
-                    level[present],
-                    weights=((1 - p) * counts)[present],
-                    minlength=len(LEVELS[field]),
-                )
-                if mass.sum() > 0:
-                    fresh = np.maximum(mass / mass.sum(), U_FLOOR)
-                    u[field] = fresh / fresh.sum()
-    return m, u
+    return m
 
 
 def em(lv: dict[str, np.ndarray], model: dict[str, Any]) -> dict[str, Any]:
@@ -305,10 +293,8 @@ def em(lv: dict[str, np.ndarray], model: dict[str, Any]) -> dict[str, Any]:
     the fields that did not define the block (those agree by construction there, so they
     say nothing). Block A, pairs whose ID numbers agree: m of phone, name, birth, gender,
     address. Block B, pairs whose names sound alike and whose birth dates agree: m of the ID
-    number. Block C, pairs whose names agree: u of the birth date between namesakes (kept as
-    ``u_named_birth``; ``field_weights`` uses it where names agree). Every other u stays as
-    measured on random pairs of the registry. A block with too few pairs keeps the model's
-    m."""
+    number. u stays as measured on random pairs of the registry. A block with too few pairs
+    keeps the model's m."""
     m = {f: np.array(model["m"][f], float) for f in FIELDS}
     u = {f: np.maximum(np.array(model["u"][f], float), U_FLOOR) for f in FIELDS}
     fresh = dict(m)
@@ -316,27 +302,13 @@ def em(lv: dict[str, np.ndarray], model: dict[str, Any]) -> dict[str, Any]:
     if len(by_id) >= EM_MIN_PAIRS:
         grid, counts = _histogram(lv, by_id)
         used = ("phone", "name", "birth", "gender", "address")
-        trained, _ = _em(grid, counts, m, u, used)
+        trained = _em(grid, counts, m, u, used)
         fresh.update({f: trained[f] for f in used})
     by_name = np.flatnonzero((lv["name_lv"] <= 1) & (lv["name_lv"] >= 0) & (lv["birth_lv"] == 0))
     if len(by_name) >= EM_MIN_PAIRS:
         grid, counts = _histogram(lv, by_name)
-        trained, _ = _em(grid, counts, m, u, ("id", "phone", "gender", "address"))
+        trained = _em(grid, counts, m, u, ("id", "phone", "gender", "address"))
         fresh["id"] = trained["id"]
-    # Block C, pairs whose names agree (exactly or as homophones): u of the birth date among
-    # namesakes who are not the same person. Names come and go with the years (and a risk
-    # list may hold namesakes of residents born the same year), so two 张伟 who are not one
-    # person share a birth year, and so a near birth date, far more often than two random
-    # residents do: a one-digit-off date says much less between namesakes.
-    named = np.flatnonzero((lv["name_lv"] <= 1) & (lv["name_lv"] >= 0))
-    u_named = u["birth"]
-    if len(named) >= EM_MIN_PAIRS:
-        grid, counts = _histogram(lv, named)
-        start = {**m, **{f: fresh[f] for f in FIELDS}}
-        _, trained_u = _em(
-            grid, counts, start, u, ("id", "phone", "birth", "gender", "address"), ("birth",)
-        )
-        u_named = trained_u["birth"]
     # "near" phones are checked only where they can change an answer, so training never sees
     # them: that level keeps its starting m, and the other levels share the rest.
     phone = fresh["phone"].copy()
@@ -346,7 +318,6 @@ def em(lv: dict[str, np.ndarray], model: dict[str, Any]) -> dict[str, Any]:
     fresh["phone"] = phone
     out = dict(model)
     out["m"] = {f: [float(x) for x in fresh[f]] for f in FIELDS}
-    out["u_named_birth"] = [float(x) for x in u_named]
     return out
 
 
@@ -362,11 +333,6 @@ def field_weights(lv: dict[str, np.ndarray], model: dict[str, Any]) -> dict[str,
         w = np.zeros(len(level))
         present = level >= 0
         w[present] = table[level[present]]
-        if field == "birth" and "u_named_birth" in model:
-            named = np.maximum(np.array(model["u_named_birth"]), U_FLOOR)
-            between_namesakes = np.log2(np.maximum(np.array(model["m"][field]), M_FLOOR) / named)
-            rows = present & (lv["name_lv"] >= 0) & (lv["name_lv"] <= 1)
-            w[rows] = between_namesakes[level[rows]]
         out[field] = w
     return out
 
