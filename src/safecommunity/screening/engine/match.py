@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,10 +171,10 @@ def _id_keys(
     return pa.array(keys, pa.string()), repaired, bad
 
 
-def _phone_keys(table: pa.Table, blind: Blind) -> tuple[pa.Array, pa.Array, list[str | None]]:
-    """Per record the blind index of its phone (a given ``phone_key`` is used as it is), the
-    phone masked as the registry shows it (``138****5678``), and the phone in clear for the
-    variant checks (dropped with the run). Numbers shorter than seven digits say nothing."""
+def _phones(table: pa.Table) -> tuple[pa.Array, pa.Array]:
+    """Per record the phone in clear (for its blind index and the variant checks, dropped
+    with the run) and masked as the registry shows it (``138****5678``). Numbers shorter
+    than seven digits say nothing."""
     phone = numbers.digits(_column(table, "phone", pa.string()), keep_x=False)
     international = pc.and_(pc.equal(pc.binary_length(phone), 13), pc.starts_with(phone, "86"))
     phone = pc.if_else(international, pc.utf8_slice_codeunits(phone, 2), phone)
@@ -182,14 +183,52 @@ def _phone_keys(table: pa.Table, blind: Blind) -> tuple[pa.Array, pa.Array, list
     masked = pc.binary_join_element_wise(
         pc.utf8_slice_codeunits(plain, 0, 3), "****", pc.utf8_slice_codeunits(plain, -4), ""
     )
-    phones: list[str | None] = plain.to_pylist()
-    keys: list[str | None] = [
-        k or None for k in _column(table, "phone_key", pa.string()).to_pylist()
-    ]
+    return plain, masked
+
+
+def _phone_keys(table: pa.Table, phones: list[str | None], blind: Blind) -> pa.Array:
+    """Per record the blind index of its phone (a given ``phone_key`` is used as it is)."""
+    given = _column(table, "phone_key", pa.string()).to_pylist()
+    keys: list[str | None] = [k or None for k in given]
     for i, value in enumerate(phones):
         if value is not None and keys[i] is None:
             keys[i] = blind(value, "phone")
-    return pa.array(keys, pa.string()), masked, phones
+    return pa.array(keys, pa.string())
+
+
+def _derive(con: Any, prepared: pa.Table, as_both: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """``derive_sql`` of the records (in record order) and of those blocked as both sexes,
+    on a cursor of its own: it runs beside the blind indexes' computation."""
+    cursor = con.cursor()
+    try:
+        cursor.register("_risk_in", prepared)
+        cursor.register("_risk_unknown", as_both)
+        derived = cursor.sql(
+            f"""SELECT * FROM ({derive_sql("_risk_in", "rec")}) ORDER BY rec"""
+        ).to_arrow_table()
+        both = cursor.sql(derive_sql("_risk_unknown", "rec")).to_arrow_table()
+    finally:
+        cursor.close()
+    return derived, both
+
+
+def _with_keys(con: Any, derived: pa.Table, id_key: pa.Array, phone_key: pa.Array) -> pa.Table:
+    """``derived`` (rows in record order, or any rows with their ``rec``) with the blind
+    indexes' 64-bit hashes in ``id1`` and ``ph1``, as ``derive_sql`` computes them."""
+    con.register("_keys", pa.table({"id_key": id_key, "phone_key": phone_key}))
+    try:
+        hashed = con.sql(
+            "SELECT CASE WHEN id_key IS NOT NULL THEN hash(id_key) END AS id1, "
+            "CASE WHEN phone_key IS NOT NULL THEN hash(phone_key) END AS ph1 FROM _keys"
+        ).to_arrow_table()
+    finally:
+        con.unregister("_keys")
+    rows = derived.column("rec")
+    for column in ("id1", "ph1"):
+        values = hashed.column(column).take(rows)
+        at = derived.column_names.index(column)
+        derived = derived.set_column(at, column, values.cast(derived.schema.field(column).type))
+    return derived
 
 
 def prepare(
@@ -216,8 +255,8 @@ def prepare(
     )
     address = pc.if_else(pc.equal(address, ""), pa.scalar(None, pa.string()), address)
     births = _column(table, "birth", pa.date32())
-    id_key, repaired, bad = _id_keys(table, births, blind, regions)
-    phone_key, masked, phones = _phone_keys(table, blind)
+    plain, masked = _phones(table)
+    no_keys = pa.nulls(n, pa.string())
     prepared = pa.table(
         {
             "rec": pa.array(np.arange(n, dtype=np.int64)),
@@ -225,8 +264,8 @@ def prepare(
             "py": py,
             "birth": births,
             "gender": pa.array(gender, pa.int8()),
-            "id_key": id_key,
-            "phone_key": phone_key,
+            "id_key": no_keys,
+            "phone_key": no_keys,
             "phone_masked": masked,
             "address": address,
             "path": pa.array([""] * n, pa.string()),
@@ -246,16 +285,16 @@ def prepare(
             for g in (1, 2)
         ]
     )
-    con.register("_risk_in", prepared)
-    con.register("_risk_unknown", as_both)
-    try:
-        derived = con.sql(
-            f"""SELECT * FROM ({derive_sql("_risk_in", "rec")}) ORDER BY rec"""
-        ).to_arrow_table()
-        both = con.sql(derive_sql("_risk_unknown", "rec")).to_arrow_table()
-    finally:
-        con.unregister("_risk_in")
-        con.unregister("_risk_unknown")
+    # DuckDB derives the keys on both cores while Python computes the blind indexes (an
+    # HMAC each, the one thing done value by value); their hashes join the keys after.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        derivation = pool.submit(_derive, con, prepared, as_both)
+        id_key, repaired, bad = _id_keys(table, births, blind, regions)
+        phones: list[str | None] = plain.to_pylist()
+        phone_key = _phone_keys(table, phones, blind)
+        derived, both = derivation.result()
+    derived = _with_keys(con, derived, id_key, phone_key)
+    both = _with_keys(con, both, id_key, phone_key)
     known = derived.filter(pc.not_equal(derived.column("gender"), 0))
     blocking = pa.concat_tables([known, both.cast(known.schema)])
     return Prepared(derived, blocking, recs, phones, repaired, bad)
