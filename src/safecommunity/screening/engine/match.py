@@ -414,10 +414,9 @@ def _in_scope(
 
 
 def _path_strings(index: ScreeningIndex, path_ids: pa.ChunkedArray | pa.Array) -> pa.Array:
-    values = np.array(index.paths.values or [""], dtype=object)
-    return pa.array(
-        values[np.asarray(path_ids.to_numpy(zero_copy_only=False), np.int64)], pa.string()
-    )
+    values = pa.array(index.paths.values or [""], pa.string())
+    ids = path_ids.combine_chunks() if isinstance(path_ids, pa.ChunkedArray) else path_ids
+    return values.take(ids)
 
 
 def _verify_near(
@@ -698,21 +697,21 @@ def _table(
     idx = np.flatnonzero(keep)
     band = np.where(
         probability[idx] >= BAND_FLOOR["certain"],
-        "certain",
-        np.where(probability[idx] >= BAND_FLOOR["probable"], "probable", "possible"),
+        0,
+        np.where(probability[idx] >= BAND_FLOOR["probable"], 1, 2),
     )
     columns: dict[str, Any] = {
         pair_key: pa.array(group_ids[idx]),
         "rid": right.column("rid").take(pa.array(idx)),
         "weight": pa.array(bits[idx]),
         "probability": pa.array(probability[idx]),
-        "band": pa.array(band.tolist(), pa.string()),
+        "band": pa.array(BANDS, pa.string()).take(pa.array(band)),
         "rank": pa.array(rank[idx].astype(np.int16)),
         "path": _path_strings(index, right.column("path_id").take(pa.array(idx))),
     }
     for f in FIELDS:
-        labels = np.array(["missing", *fs.LEVELS[f]], dtype=object)
-        columns[f"{f}_level"] = pa.array(labels[lv[f"{f}_lv"][idx].astype(np.int64) + 1].tolist())
+        labels = pa.array(["missing", *fs.LEVELS[f]], pa.string())
+        columns[f"{f}_level"] = labels.take(pa.array(lv[f"{f}_lv"][idx].astype(np.int64) + 1))
         columns[f"{f}_weight"] = pa.array(weights[f][idx])
     return pa.table(columns).sort_by([(pair_key, "ascending"), ("rank", "ascending")])
 
