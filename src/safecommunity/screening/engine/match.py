@@ -571,7 +571,7 @@ def screen(
         if not keep.all():
             ri, seg, pos, rep = ri[keep], seg[keep], pos[keep], rep[keep]
             right = right.filter(pa.array(keep))
-        left = prepared.table.take(pa.array(ri))
+        left = prepared.table.select(list(fs.SIDE_COLUMNS)).take(pa.array(ri))
         pairs = fs.pairs_table(left, right)
         pairs = pairs.append_column("rep", pa.array(rep))
         pairs = pairs.append_column("l_id_bad", pa.array(prepared.id_bad[ri]))
