@@ -496,6 +496,25 @@ def test_key_values_read_from_buffers_agree_with_arrow_with_nulls_and_slices():
     assert values.tolist() == [v or 0 for v in expected]
 
 
+def test_scanned_fallback_keys_skip_blocks_larger_than_the_cap(index):
+    from safecommunity.screening.engine.index import connect, key_values
+
+    valid, values = key_values(index.base.column("k_birth"))
+    shared, sizes = np.unique(values[valid], return_counts=True)
+    key = shared[np.argmax(sizes)]
+    size = int(sizes.max())
+    assert size >= 2  # the registry has people born on the same day
+    con = connect()
+    try:
+        asked = {"k_birth": np.array([key, key], np.uint64), "k_py": np.zeros(0, np.uint64)}
+        which, rows = index.find_scanned(con, asked, size)["k_birth"]
+        assert sorted(rows[which == 0].tolist()) == np.flatnonzero(valid & (values == key)).tolist()
+        assert len(which) == 2 * size
+        assert len(index.find_scanned(con, asked, size - 1)["k_birth"][0]) == 0
+    finally:
+        con.close()
+
+
 def test_birth_levels_tell_exact_swapped_one_digit_and_different():
     from safecommunity.screening.engine.model import birth_levels
 

@@ -329,11 +329,13 @@ def candidates(
     found_any = np.zeros(len(prepared.recs), bool)
     for found_ri in out_ri:
         found_any[found_ri] = True
+    needles, records = {}, {}
     for key in FALLBACK_KEYS if fallback else ():
         ri, values = _key_array(prepared.blocking, key)
         alone = ~found_any[ri]
-        which, found_pos = index.sorted_keys[key].find(values[alone], cap=FALLBACK_CAP)
-        found_ri = ri[alone][which]
+        needles[key], records[key] = values[alone], ri[alone]
+    for key, (which, found_pos) in index.find_scanned(con, needles, FALLBACK_CAP).items():
+        found_ri = records[key][which]
         out_ri.append(found_ri)
         out_pos.append(found_pos)
         out_rep.append(np.zeros(len(found_ri), bool))
