@@ -6,8 +6,9 @@ A run, in order:
    address, blocking keys; each ID and phone becomes its blind index. An ID that fails its
    checksum is repaired: every ID one substitution or one adjacent swap away that passes the
    checksum is looked up by its blind index (about twenty per bad ID).
-2. Blocking (``candidates``): DuckDB joins the records' keys with the index's, one join per
-   rule in ``index.BLOCKING_KEYS``; a rule's block of more than ``BLOCK_CAP`` residents for
+2. Blocking (``candidates``): the records' IDs by binary search in the index's sorted ID
+   keys; the other rules in ``index.BLOCKING_KEYS`` by one DuckDB query, a semi-join per
+   rule over the base's key column; a rule's block of more than ``BLOCK_CAP`` residents for
    one record is skipped (the key says nothing there).
 3. Comparison (``model.compare_sql``): a level per field and pair. Phones whose visible
    digits (first three, last four) are within one edit but whose blind indexes differ are
@@ -35,6 +36,7 @@ import pyarrow.compute as pc
 from safecommunity.screening.engine import model as fs
 from safecommunity.screening.engine import names, numbers
 from safecommunity.screening.engine.index import (
+    BLOCK_CAP,
     BLOCKING_KEYS,
     FALLBACK_KEYS,
     Progress,
@@ -316,16 +318,25 @@ def candidates(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(record row, segment 0=base/1=delta, position, found by a repaired ID) per pair.
 
-    The base is probed through its sorted keys; the delta, small, by DuckDB joins."""
+    The base is probed through its sorted ID keys and one scan of its other key columns;
+    the delta, small, by DuckDB joins."""
     out_ri, out_seg, out_pos, out_rep = [], [], [], []
+
+    def add(ri: np.ndarray, which: np.ndarray, rows: np.ndarray) -> None:
+        out_ri.append(ri[which])
+        out_pos.append(rows)
+        out_rep.append(np.zeros(len(which), bool))
+        out_seg.append(np.zeros(len(which), np.int8))
+
+    needles, records = {}, {}
     for key in keys:
         ri, values = _key_array(prepared.blocking, key)
-        which, found_pos = index.sorted_keys[key].find(values)
-        found_ri = ri[which]
-        out_ri.append(found_ri)
-        out_pos.append(found_pos)
-        out_rep.append(np.zeros(len(found_ri), bool))
-        out_seg.append(np.zeros(len(found_ri), np.int8))
+        if key in index.sorted_keys:
+            add(ri, *index.sorted_keys[key].find(values))
+        else:
+            needles[key], records[key] = values, ri
+    for key, (which, rows) in index.find_scanned(con, needles, BLOCK_CAP).items():
+        add(records[key], which, rows)
     found_any = np.zeros(len(prepared.recs), bool)
     for found_ri in out_ri:
         found_any[found_ri] = True
@@ -334,12 +345,8 @@ def candidates(
         ri, values = _key_array(prepared.blocking, key)
         alone = ~found_any[ri]
         needles[key], records[key] = values[alone], ri[alone]
-    for key, (which, found_pos) in index.find_scanned(con, needles, FALLBACK_CAP).items():
-        found_ri = records[key][which]
-        out_ri.append(found_ri)
-        out_pos.append(found_pos)
-        out_rep.append(np.zeros(len(found_ri), bool))
-        out_seg.append(np.zeros(len(found_ri), np.int8))
+    for key, (which, rows) in index.find_scanned(con, needles, FALLBACK_CAP).items():
+        add(records[key], which, rows)
     con.register("_rep", prepared.repaired)
     try:
         hashed = con.sql("SELECT ri, hash(key) AS id1 FROM _rep").fetchnumpy()
