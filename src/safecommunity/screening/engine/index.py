@@ -30,7 +30,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +81,10 @@ BLOCKING_KEYS = (
     "k_mask",  # surname + first three and last four of the phone: a digit wrong in the middle
 )
 BLOCK_CAP = 500
-# Of the blocking keys, only the ID's is sorted when the index is built: exact-ID screening
-# and repaired IDs look it up by binary search (``find_exact``). A run finds the other
-# rules' blocks by one DuckDB query over the base's key columns (``find_scanned``): at 14
-# million residents it costs a run ~0.3 s more than binary search in sorted copies, and the
-# build ~5 s less (sorting 14 million keys takes a second of a core each).
-SORTED_KEYS = ("id1",)
+# A run finds every rule's blocks by one DuckDB query over the base's key columns, a semi-
+# join per rule (``find_scanned``): a few tenths of a second at 14 million residents. Sorted
+# copies of the keys answered a run ~0.3 s sooner but cost the build a second of a core per
+# key and 14 million residents.
 # For a record none of the rules above finds anyone for (a name and a phone with its last
 # digits wrong; a mistyped name and a full address): the residents of that exact address,
 # those with the same pinyin name, and those born that day — each only where few share it
@@ -491,66 +488,6 @@ def key_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarr
     return valid, values
 
 
-class SortedKeys:
-    """One key of the base (``SORTED_KEYS``), sorted, as one array of 64-bit numbers: the
-    key's high bits with the resident's row in the low ``row_bits`` (24 at 14 million
-    residents).
-
-    A lookup is a binary search (``np.searchsorted``), paying for the IDs asked for only.
-    Packing key and row lets the build sort plain numbers (``np.sort``, five times faster
-    than ``np.argsort``) and halves what a run maps into memory. The price: keys are
-    compared on their top 64 − ``row_bits`` bits, so one probe in 10⁵ also finds someone
-    whose key merely shares them; ``ScreeningIndex.find_exact`` checks the whole key."""
-
-    def __init__(self, packed: np.ndarray, row_bits: int) -> None:
-        self.packed = packed
-        self.shift = np.uint64(row_bits)
-        self.rows_mask = np.uint64((1 << row_bits) - 1)
-
-    def find(self, keys: np.ndarray, cap: int = BLOCK_CAP) -> tuple[np.ndarray, np.ndarray]:
-        """(which key, row) for every resident whose key equals one of ``keys``; a block of
-        more than ``cap`` residents is skipped (the key says nothing there)."""
-        high = (np.asarray(keys, np.uint64) >> self.shift) << self.shift
-        # Sorted needles walk the sorted keys in order: several times faster than random
-        # probes.
-        order = np.argsort(high, kind="stable")
-        high = high[order]
-        left = np.searchsorted(self.packed, high, "left")
-        counts = np.searchsorted(self.packed, high | self.rows_mask, "right") - left
-        ok = (counts > 0) & (counts <= cap)
-        left, counts, order = left[ok], counts[ok], order[ok]
-        starts = np.cumsum(counts) - counts
-        within = np.arange(int(counts.sum())) - np.repeat(starts, counts)
-        found = self.packed[np.repeat(left, counts) + within] & self.rows_mask
-        return np.repeat(order, counts), found.astype(np.int64)
-
-
-def _row_bits(rows: int) -> int:
-    return max(int(rows - 1).bit_length(), 1)
-
-
-def _write_sorted_keys(base: pa.Table, folder: Path) -> None:
-    """Each of ``SORTED_KEYS`` of the base as a ``SortedKeys`` file, two at a time (NumPy
-    releases the interpreter while it sorts)."""
-    row_bits = _row_bits(base.num_rows)
-    high = ~np.uint64((1 << row_bits) - 1)
-    # A base row's ``pos`` is its row number (the build and ``compact`` write them so).
-    positions = np.arange(base.num_rows, dtype=np.uint64)
-
-    def write(key: str) -> None:
-        valid, packed = key_values(base.column(key))
-        packed &= high
-        packed |= positions
-        if not valid.all():
-            packed = packed[valid]
-        packed.sort()
-        np.save(folder / f"blocks_{key}.npy", packed)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(write, SORTED_KEYS))
-    (folder / "blocks.json").write_text(json.dumps({"row_bits": row_bits}))
-
-
 def _write_term_frequencies(con: duckdb.DuckDBPyConnection, base: pa.Table, folder: Path) -> None:
     """How many residents share each name and each pinyin, for the names shared by two or
     more (a name not listed is unique). Counted once per build, looked up per run."""
@@ -580,13 +517,6 @@ class ScreeningIndex:
         self.paths = Paths(_read(folder / "paths.arrow").column("path").to_pylist())
         self.regions = frozenset(json.loads((folder / "regions.json").read_text()))
         self.term_counts = {c: _read(folder / f"tf_{c}.arrow") for c in TERM_COLUMNS}
-        # An index written before the keys were packed lacks these files: opening it fails
-        # with FileNotFoundError, and the platform rebuilds it (``index_store``).
-        row_bits = json.loads((folder / "blocks.json").read_text())["row_bits"]
-        self.sorted_keys = {
-            k: SortedKeys(np.load(folder / f"blocks_{k}.npy", mmap_mode="r"), row_bits)
-            for k in SORTED_KEYS
-        }
         self.model: dict[str, Any] = json.loads((folder / "model.json").read_text())
         meta_file = folder / "meta.json"
         self.meta: dict[str, str] = json.loads(meta_file.read_text()) if meta_file.exists() else {}
@@ -648,7 +578,6 @@ class ScreeningIndex:
         (work / "regions.json").write_text(json.dumps(sorted(regions)))
         base = _read(work / "base.arrow")
         _write_term_frequencies(con, base, work)
-        _write_sorted_keys(base, work)
         (work / "model.json").write_text(json.dumps(model.train_u(con, base)))
         (work / "meta.json").write_text("{}")
         con.close()
@@ -735,29 +664,28 @@ class ScreeningIndex:
         con = connect()
         compacted = _read(self.folder / "base.arrow")
         _write_term_frequencies(con, compacted, self.folder)
-        _write_sorted_keys(compacted, self.folder)
         del compacted
         con.close()
         (self.folder / "delta.arrow").unlink(missing_ok=True)
         (self.folder / "dead.npy").unlink(missing_ok=True)
         self.__init__(self.folder)  # type: ignore[misc]  # reread the files just written
 
-    def find_exact(self, key: str, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``SortedKeys.find`` for callers that take a found key as proof (an ID number is
-        one person): only the base's rows whose whole 64-bit ``key`` is the one asked."""
-        which, rows = self.sorted_keys[key].find(keys)
-        _valid, full = key_values(take_rows(self.base, rows, [key]).column(key))
-        same = full == keys[which]
-        return which[same], rows[same]
+    def find_exact(
+        self, con: duckdb.DuckDBPyConnection, key: str, keys: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(which key, row) for every resident of the base whose whole ``key`` is one of
+        ``keys``, however many share it: for callers that take a found key as proof (an ID
+        number is one person)."""
+        return self.find_scanned(con, {key: keys}, None)[key]
 
     def find_scanned(
-        self, con: duckdb.DuckDBPyConnection, needles: dict[str, np.ndarray], cap: int
+        self, con: duckdb.DuckDBPyConnection, needles: dict[str, np.ndarray], cap: int | None
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per key, (which needle, row) for every resident of the base whose key equals a
-        needle: one DuckDB query scans the base's columns of all the keys (a semi-join on
-        each; a few tenths of a second at 14 million residents), counts the blocks of the
-        keys asked for and keeps those of at most ``cap`` residents (a key shared by more
-        says nothing there)."""
+        needle, where at most ``cap`` residents share it (a key shared by more says nothing
+        there; None: however many). One DuckDB query: per key a hash join of its needles
+        with the base's column (a tenth of a second for 100,000 records' seven keys at a
+        million residents, six tenths at 14 million)."""
         keys = [k for k, v in needles.items() if len(v)]
         out = {k: (np.zeros(0, np.int64), np.zeros(0, np.int64)) for k in needles}
         if not keys or not self.base.num_rows:
@@ -771,18 +699,13 @@ class ScreeningIndex:
         )
         con.register("_needles", asked)
         con.register("_base", self.base.select([*keys, "pos"]))
-        hits = " UNION ALL ".join(
-            f"SELECT {r} AS rule, {k} AS k, pos FROM _base "
-            f"WHERE {k} IN (SELECT k FROM _needles WHERE rule = {r})"
+        joins = " UNION ALL ".join(
+            f"SELECT {r} AS rule, n.i, b.pos FROM (SELECT i, k FROM _needles WHERE rule = {r}) n "
+            f"JOIN _base b ON b.{k} = n.k"
             for r, k in enumerate(keys)
         )
         try:
-            found = con.sql(
-                f"""WITH hits AS MATERIALIZED ({hits}),
-                small AS (SELECT rule, k FROM hits GROUP BY ALL HAVING count(*) <= {int(cap)})
-                SELECT n.rule, n.i, h.pos FROM _needles n JOIN small s USING (rule, k)
-                JOIN hits h USING (rule, k)"""
-            ).fetchnumpy()
+            found = con.sql(joins).fetchnumpy()
         finally:
             con.unregister("_needles")
             con.unregister("_base")
@@ -791,7 +714,12 @@ class ScreeningIndex:
         rows = np.asarray(found["pos"], np.int64)
         for r, k in enumerate(keys):
             mine = rule == r
-            out[k] = (which[mine], rows[mine])
+            found_which, found_rows = which[mine], rows[mine]
+            if cap is not None:  # a needle's rows are its whole block: count them
+                block = np.bincount(found_which, minlength=len(needles[k]))
+                small = block[found_which] <= cap
+                found_which, found_rows = found_which[small], found_rows[small]
+            out[k] = (found_which, found_rows)
         return out
 
     def live_base(self) -> pa.Table:

@@ -6,10 +6,9 @@ A run, in order:
    address, blocking keys; each ID and phone becomes its blind index. An ID that fails its
    checksum is repaired: every ID one substitution or one adjacent swap away that passes the
    checksum is looked up by its blind index (about twenty per bad ID).
-2. Blocking (``candidates``): the records' IDs by binary search in the index's sorted ID
-   keys; the other rules in ``index.BLOCKING_KEYS`` by one DuckDB query, a semi-join per
-   rule over the base's key column; a rule's block of more than ``BLOCK_CAP`` residents for
-   one record is skipped (the key says nothing there).
+2. Blocking (``candidates``): one DuckDB query, a semi-join per rule in
+   ``index.BLOCKING_KEYS`` over the base's key column; a rule's block of more than
+   ``BLOCK_CAP`` residents for one record is skipped (the key says nothing there).
 3. Comparison (``model.compare_sql``): a level per field and pair. Phones whose visible
    digits (first three, last four) are within one edit but whose blind indexes differ are
    checked against the risk phone's one-digit-off and adjacent-swap variants consistent with
@@ -318,8 +317,8 @@ def candidates(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(record row, segment 0=base/1=delta, position, found by a repaired ID) per pair.
 
-    The base is probed through its sorted ID keys and one scan of its other key columns;
-    the delta, small, by DuckDB joins."""
+    The base is probed by one scan of its key columns; the delta, small, by DuckDB
+    joins."""
     out_ri, out_seg, out_pos, out_rep = [], [], [], []
 
     def add(ri: np.ndarray, which: np.ndarray, rows: np.ndarray) -> None:
@@ -330,11 +329,7 @@ def candidates(
 
     needles, records = {}, {}
     for key in keys:
-        ri, values = _key_array(prepared.blocking, key)
-        if key in index.sorted_keys:
-            add(ri, *index.sorted_keys[key].find(values))
-        else:
-            needles[key], records[key] = values, ri
+        records[key], needles[key] = _key_array(prepared.blocking, key)
     for key, (which, rows) in index.find_scanned(con, needles, BLOCK_CAP).items():
         add(records[key], which, rows)
     found_any = np.zeros(len(prepared.recs), bool)
@@ -353,7 +348,7 @@ def candidates(
         rep_ri = np.asarray(hashed["ri"], np.int64)
         rep_keys = np.asarray(hashed["id1"], np.uint64)
         # A repaired ID found is scored as the person's own ID: the whole key must agree.
-        which, found_pos = index.find_exact("id1", rep_keys)
+        which, found_pos = index.find_exact(con, "id1", rep_keys)
         found_ri = rep_ri[which]
         out_ri.append(found_ri)
         out_pos.append(found_pos)
@@ -504,14 +499,14 @@ def _term_weights(
 def exact_ids(index: ScreeningIndex, recs: Sequence[int], id_keys: Sequence[str]) -> pa.Table:
     """Exact-ID screening only: the residents whose ID number has one of these blind
     indexes (as a stored risk list keeps them), as (rec, rid, path). No scoring: an ID
-    number is one person. Binary search in the index's sorted ID keys."""
+    number is one person. One DuckDB semi-join over the index's ID keys."""
     con = connect()
     try:
         con.register("_ids", pa.table({"rec": pa.array(recs, pa.int64()), "key": id_keys}))
         hashed = con.sql("SELECT rec, hash(key) AS id1 FROM _ids WHERE key IS NOT NULL")
         found = hashed.fetchnumpy()
         keys = np.asarray(found["id1"], np.uint64)
-        which, pos = index.find_exact("id1", keys)
+        which, pos = index.find_exact(con, "id1", keys)
         rows = take_rows(index.base, pos, ["rid", "path_id"])
         rec = np.asarray(found["rec"], np.int64)[which]
         table = pa.table({"rec": pa.array(rec), "rid": rows.column("rid")})
