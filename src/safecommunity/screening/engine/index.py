@@ -8,18 +8,20 @@ the operating system's cache):
 - ``base.arrow``: every resident as of the last build, in chunks of ``CHUNK`` rows: name
   and pinyin, birth date, gender, the blind indexes folded to 64-bit hashes, the phone's seven
   visible digits, hashes of the address and of its compound, the place as a number into
-  ``paths.arrow``, and one 64-bit key per blocking rule. About 120 bytes a resident: 1.7 GB
-  for 14 million, written batch by batch, never held whole;
+  ``paths.arrow``, and one 64-bit key per blocking rule, which a run joins its records'
+  keys with. About 140 bytes a resident: 1.9 GB for 14 million, written batch by batch,
+  never held whole;
 - ``delta.arrow`` + ``dead.npy``: residents written since the build (``upsert``) and the
   residents of ``base`` they replace or that were deleted. A run probes both and drops dead
   rows; ``compact`` folds the delta back into the base;
 - ``model.json`` (u-probabilities measured on random pairs of the registry, and the
   m-probabilities the last run's expectation maximisation ended with) and ``meta.json`` (for
-  the caller, e.g. the watermark of the last refresh). Term frequencies are counted per run
-  for just the names the run meets, so they are always current.
+  the caller, e.g. the watermark of the last refresh);
+- ``tf_name.arrow`` and ``tf_py.arrow``: how many residents share each name and each pinyin
+  that two or more share, counted when the base is built or compacted.
 
-The index holds no ID or phone number in clear: only the blind indexes (as two 64-bit halves)
-and what the masked forms already show (region code and last four of an ID; first three and
+The index holds no ID or phone number in clear: only the blind indexes' 64-bit hashes and
+what the masked forms already show (region code and last four of an ID; first three and
 last four of a phone).
 """
 
