@@ -83,7 +83,7 @@ BLOCKING_KEYS = (
     "k_mask",  # surname + first three and last four of the phone: a digit wrong in the middle
 )
 BLOCK_CAP = 500
-# A run finds every rule's blocks by one DuckDB query over the base's key columns, a semi-
+# A run finds every rule's blocks by one DuckDB query over the base's key columns, a hash
 # join per rule (``find_scanned``): a few tenths of a second at 14 million residents. Sorted
 # copies of the keys answered a run ~0.3 s sooner but cost the build a second of a core per
 # key and 14 million residents.
@@ -185,7 +185,7 @@ def _with_pinyin(batch: pa.Table) -> pa.Table:
     else:
         given = None
     raw = batch.column("name").to_pylist()
-    filled = [names.pinyin(n) if n else "" for n in raw]
+    filled = names.pinyin_many([n or "" for n in raw])
     if given is not None:
         filled = [g if g is not None else f for g, f in zip(given.to_pylist(), filled, strict=True)]
     return batch.append_column("py", pa.array(filled, pa.string()))
@@ -256,22 +256,17 @@ class Paths:
         self.ids = {v: i for i, v in enumerate(self.values)}
 
     def encode(self, column: pa.ChunkedArray | pa.Array) -> pa.Array:
-        """Each path's id (a null path is ""). A column read dictionary-encoded (as the
-        build reads Parquet) is mapped through its dictionaries, never looked at row by
-        row."""
-        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        parts = [np.zeros(0, np.int32)]
-        for chunk in chunks:
-            encoded = chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
-            local = [v or "" for v in encoded.dictionary.to_pylist()] + [""]
-            for value in local:
-                if value not in self.ids:
-                    self.ids[value] = len(self.values)
-                    self.values.append(value)
-            mapping = np.array([self.ids[v] for v in local], np.int32)
-            indices = pc.fill_null(encoded.indices, len(local) - 1)
-            parts.append(mapping[indices.to_numpy(zero_copy_only=False).astype(np.int64)])
-        return pa.array(np.concatenate(parts))
+        encoded = pc.dictionary_encode(pc.fill_null(column, ""))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        local = encoded.dictionary.to_pylist()
+        for value in local:
+            if value not in self.ids:
+                self.ids[value] = len(self.values)
+                self.values.append(value)
+        mapping = np.array([self.ids[v] for v in local], np.int32)
+        indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return pa.array(mapping[indices] if len(mapping) else np.zeros(0, np.int32))
 
     def table(self) -> pa.Table:
         return pa.table({"path": pa.array(self.values, pa.string())})
@@ -375,7 +370,7 @@ def _parquet_chunks(
                 "rid": kept.column("rid").cast(pa.int64()),
                 "name": pc.fill_null(kept.column("name").cast(pa.string()), ""),
                 "py": kept.column("pinyin").cast(pa.string()),
-                "path_id": paths.encode(kept.column("path")),
+                "path_id": paths.encode(kept.column("path").cast(pa.string())),
             }
             columns.update({c: computed.column(c) for c in _COMPUTED})
             yield pa.table({c: columns[c] for c in STORED})

@@ -6,7 +6,7 @@ A run, in order:
    address, blocking keys; each ID and phone becomes its blind index. An ID that fails its
    checksum is repaired: every ID one substitution or one adjacent swap away that passes the
    checksum is looked up by its blind index (about twenty per bad ID).
-2. Blocking (``candidates``): one DuckDB query, a semi-join per rule in
+2. Blocking (``candidates``): one DuckDB query, a hash join per rule in
    ``index.BLOCKING_KEYS`` over the base's key column; a rule's block of more than
    ``BLOCK_CAP`` residents for one record is skipped (the key says nothing there).
 3. Comparison (``model.compare_sql``): a level per field and pair. Phones whose visible
@@ -116,15 +116,6 @@ def _names(column: pa.ChunkedArray) -> pa.Array:
     return pc.if_else(pc.string_is_ascii(column), latin, folded).combine_chunks()
 
 
-def _ymd(dates: pa.ChunkedArray) -> np.ndarray:
-    """Dates as YYYYMMDD numbers (-1 for none)."""
-    ymd = pc.add(
-        pc.add(pc.multiply(pc.year(dates), 10000), pc.multiply(pc.month(dates), 100)),
-        pc.day(dates),
-    )
-    return np.asarray(pc.fill_null(ymd, -1).to_numpy(), np.int64)
-
-
 def _id_keys(
     table: pa.Table, births: pa.ChunkedArray, blind: Blind, regions: frozenset[str]
 ) -> tuple[pa.Array, pa.Table, np.ndarray]:
@@ -145,10 +136,13 @@ def _id_keys(
     bad[wrong_rows] = True
     for i in wrong_rows.tolist():
         keys[i] = None  # a key that came with a wrong ID is not the person's
-    birth_digits = wrong[:, 6:14].astype(np.int64) - ord("0")
-    birth_known = ((birth_digits >= 0) & (birth_digits <= 9)).all(axis=1) & (
-        birth_digits @ (10 ** np.arange(7, -1, -1)) == _ymd(births.take(pa.array(wrong_rows)))
-    )
+    # The ID's birth-date digits are the record's stated date: the error is elsewhere.
+    stated = births.take(pa.array(wrong_rows))
+    days = np.asarray(pc.fill_null(stated.cast(pa.int32()), 0).to_numpy(zero_copy_only=False))
+    *_, stated_digits = fs.date_digits(days)
+    birth_known = np.asarray(pc.is_valid(stated).to_numpy(zero_copy_only=False), bool) & (
+        wrong[:, 6:14].astype(np.int64) - ord("0") == stated_digits.T
+    ).all(axis=1)
     owner, repairs = numbers.id_repairs_many(
         wrong, birth_known, numbers.region_codes(regions) if regions else None
     )
@@ -321,10 +315,10 @@ def candidates(
     joins."""
     out_ri, out_seg, out_pos, out_rep = [], [], [], []
 
-    def add(ri: np.ndarray, which: np.ndarray, rows: np.ndarray) -> None:
+    def add(ri: np.ndarray, which: np.ndarray, rows: np.ndarray, repaired: bool = False) -> None:
         out_ri.append(ri[which])
         out_pos.append(rows)
-        out_rep.append(np.zeros(len(which), bool))
+        out_rep.append(np.full(len(which), repaired))
         out_seg.append(np.zeros(len(which), np.int8))
 
     needles, records = {}, {}
@@ -348,12 +342,7 @@ def candidates(
         rep_ri = np.asarray(hashed["ri"], np.int64)
         rep_keys = np.asarray(hashed["id1"], np.uint64)
         # A repaired ID found is scored as the person's own ID: the whole key must agree.
-        which, found_pos = index.find_exact(con, "id1", rep_keys)
-        found_ri = rep_ri[which]
-        out_ri.append(found_ri)
-        out_pos.append(found_pos)
-        out_rep.append(np.ones(len(found_ri), bool))
-        out_seg.append(np.zeros(len(found_ri), np.int8))
+        add(rep_ri, *index.find_exact(con, "id1", rep_keys), repaired=True)
         if index.delta.num_rows:
             con.register("_risk", prepared.blocking)
             con.register("_seg", index.delta)
@@ -499,7 +488,7 @@ def _term_weights(
 def exact_ids(index: ScreeningIndex, recs: Sequence[int], id_keys: Sequence[str]) -> pa.Table:
     """Exact-ID screening only: the residents whose ID number has one of these blind
     indexes (as a stored risk list keeps them), as (rec, rid, path). No scoring: an ID
-    number is one person. One DuckDB semi-join over the index's ID keys."""
+    number is one person. One DuckDB hash join with the index's ID keys."""
     con = connect()
     try:
         con.register("_ids", pa.table({"rec": pa.array(recs, pa.int64()), "key": id_keys}))

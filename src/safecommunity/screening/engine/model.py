@@ -117,22 +117,21 @@ def levels(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> dict[str, np.ndar
     return found
 
 
-def _digits8(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def date_digits(dates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Year, month, day and the eight digits of YYYYMMDD (as bytes, one row per digit) for
     days since 1970. Worked out once per day of the span the dates cover (a few tens of
-    thousands of days for living people) and looked up, not once per pair."""
+    thousands of days for living people) and looked up, not once per date."""
     low = int(dates.min()) if len(dates) else 0
     span = int(dates.max()) - low + 1 if len(dates) else 0
-    days = (np.arange(span) + low if span <= 4 * len(dates) + 100_000 else dates).astype(
-        "datetime64[D]"
-    )
+    per_day = span <= 4 * len(dates) + 100_000  # else the span is absurd: work per date
+    days = (np.arange(span) + low if per_day else dates).astype("datetime64[D]")
     months = days.astype("datetime64[M]")
     year = days.astype("datetime64[Y]").astype(np.int64) + 1970
     month = months.astype(np.int64) % 12 + 1
     day = (days - months).astype(np.int64) + 1
     number = year * 10_000 + month * 100 + day
     digits = np.stack([(number // 10**k) % 10 for k in range(7, -1, -1)]).astype(np.uint8)
-    if len(days) == len(dates) and span > 4 * len(dates) + 100_000:
+    if not per_day:
         return year, month, day, digits
     at = dates.astype(np.int64) - low
     return year[at], month[at], day[at], digits[:, at]
@@ -146,8 +145,8 @@ def birth_levels(left: pa.ChunkedArray | pa.Array, right: pa.ChunkedArray | pa.A
     )
     a = np.asarray(pc.fill_null(left.cast(pa.int32()), 0).to_numpy(zero_copy_only=False))
     b = np.asarray(pc.fill_null(right.cast(pa.int32()), 0).to_numpy(zero_copy_only=False))
-    ya, ma, da, digits_a = _digits8(a)
-    yb, mb, db, digits_b = _digits8(b)
+    ya, ma, da, digits_a = date_digits(a)
+    yb, mb, db, digits_b = date_digits(b)
     differ = digits_a != digits_b
     count = differ.sum(axis=0)
     swapped_digits = np.zeros(len(a), bool)

@@ -63,9 +63,10 @@ _SYLLABLES: dict[int, str] = {}
 def pinyin_many(values: list[str]) -> list[str]:
     """``pinyin`` of each value."""
     table = _SYLLABLES
-    for character in set("".join(values)) - {chr(c) for c in table}:
-        found = reading(character)
-        table[ord(character)] = f"{found} " if found else ""
+    for character in set("".join(values)):
+        if ord(character) not in table:
+            found = reading(character)
+            table[ord(character)] = f"{found} " if found else ""
     out = []
     for name in values:
         if name.isascii():
@@ -73,7 +74,7 @@ def pinyin_many(values: list[str]) -> list[str]:
             continue
         if not name.isalnum():  # spaces, middle dots: only clean what needs it
             name = clean(name)
-        head = name[:2] if name[:2] in COMPOUND_SURNAMES else name[:1]
+        head = surname(name)
         if head in SURNAME_READINGS:
             out.append(f"{SURNAME_READINGS[head]} {name[len(head) :].translate(table)}".rstrip())
         else:

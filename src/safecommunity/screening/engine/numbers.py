@@ -148,8 +148,8 @@ def id_repairs_many(
     good = ids_valid(swapped)
     found.append((where[last_digit][good], swapped[good]))
 
-    owner = np.concatenate([f[0] for f in found]) if found else np.zeros(0, np.int64)
-    candidates = np.concatenate([f[1] for f in found]) if found else np.zeros((0, 18), np.uint8)
+    owner = np.concatenate([f[0] for f in found])
+    candidates = np.concatenate([f[1] for f in found])
     keep = _plausible(candidates) & (candidates != matrix[owner]).any(axis=1)
     if regions is not None and len(regions):
         region = (candidates[:, :6].astype(np.int64) - _ZERO) @ (10 ** np.arange(5, -1, -1))
