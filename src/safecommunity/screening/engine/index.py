@@ -256,17 +256,34 @@ class Paths:
         self.ids = {v: i for i, v in enumerate(self.values)}
 
     def encode(self, column: pa.ChunkedArray | pa.Array) -> pa.Array:
-        encoded = pc.dictionary_encode(pc.fill_null(column, ""))
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        local = encoded.dictionary.to_pylist()
+        """The ids of a column of paths (null as ""). A dictionary column, as Parquet stores
+        paths, is mapped through its dictionaries without reading a string per row."""
+        if pa.types.is_dictionary(column.type):
+            chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        else:
+            encoded = pc.dictionary_encode(pc.fill_null(column, ""))
+            if isinstance(encoded, pa.ChunkedArray):
+                encoded = encoded.combine_chunks()
+            chunks = [encoded]
+        parts = [self._ids(chunk) for chunk in chunks]
+        return pa.array(np.concatenate(parts) if parts else np.zeros(0, np.int32))
+
+    def _ids(self, encoded: pa.DictionaryArray) -> np.ndarray:
+        local = [value or "" for value in encoded.dictionary.to_pylist()]
+        indices = encoded.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, len(local))
+            local.append("")
         for value in local:
             if value not in self.ids:
                 self.ids[value] = len(self.values)
                 self.values.append(value)
+        if not local:
+            return np.zeros(len(encoded), np.int32)
         mapping = np.array([self.ids[v] for v in local], np.int32)
-        indices = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        return pa.array(mapping[indices] if len(mapping) else np.zeros(0, np.int32))
+        return np.asarray(
+            mapping[indices.to_numpy(zero_copy_only=False).astype(np.int64)], np.int32
+        )
 
     def table(self) -> pa.Table:
         return pa.table({"path": pa.array(self.values, pa.string())})
@@ -330,18 +347,21 @@ def _parquet_chunks(
     filled in: DuckDB reads and hashes the numbers in parallel in one pass, and pyarrow
     reads only the few string columns kept as they are. None when the file lacks something
     (then it goes the general way)."""
-    parquet = pq.ParquetFile(file)
+    # Paths as Parquet stores them, a dictionary per row group: ~5,000 distinct in 14 million.
+    parquet = pq.ParquetFile(file, read_dictionary=["path"])
     if set(REGISTRY_COLUMNS) - set(parquet.schema_arrow.names):
         return None
     source = f"read_parquet('{file.as_posix()}', file_row_number = true)"
     if "'" in file.as_posix():
         return None
-    # One scan for both: whether pinyin is filled in, and the ID region codes present.
-    ((missing_pinyin, found),) = con.sql(
-        f"SELECT count(*) FILTER (WHERE pinyin IS NULL), list(DISTINCT left(id_masked, 6)) "
-        f"FROM {source}"
+    # Whether pinyin is filled in, from the file's statistics when it has them (else in the
+    # scan that finds the ID region codes present).
+    missing_pinyin = _null_count(parquet, "pinyin")
+    ((counted, found),) = con.sql(
+        f"SELECT {'0' if missing_pinyin is not None else 'count(*) FILTER (WHERE pinyin IS NULL)'}"
+        f", list(DISTINCT left(id_masked, 6)) FROM {source}"
     ).fetchall()
-    if missing_pinyin:
+    if missing_pinyin or counted:
         return None
     regions.update(r for r in found if r and len(r) == 6 and r.isdigit())
 
@@ -370,12 +390,29 @@ def _parquet_chunks(
                 "rid": kept.column("rid").cast(pa.int64()),
                 "name": pc.fill_null(kept.column("name").cast(pa.string()), ""),
                 "py": kept.column("pinyin").cast(pa.string()),
-                "path_id": paths.encode(kept.column("path").cast(pa.string())),
+                "path_id": paths.encode(kept.column("path")),
             }
             columns.update({c: computed.column(c) for c in _COMPUTED})
             yield pa.table({c: columns[c] for c in STORED})
 
     return chunks()
+
+
+def _null_count(parquet: pq.ParquetFile, column: str) -> int | None:
+    """How many nulls ``column`` holds, from the file's statistics; None when a row group
+    has none to tell."""
+    leaves = parquet.metadata.schema
+    paths = [leaves.column(i).path for i in range(len(leaves))]
+    if column not in paths:
+        return None
+    where = paths.index(column)
+    total = 0
+    for group in range(parquet.metadata.num_row_groups):
+        statistics = parquet.metadata.row_group(group).column(where).statistics
+        if statistics is None or not statistics.has_null_count:
+            return None
+        total += statistics.null_count
+    return total
 
 
 def _in_file_order(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.Table]:
