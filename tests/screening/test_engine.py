@@ -102,6 +102,17 @@ def people() -> list[dict[str, object]]:
     return population()
 
 
+def with_column(table: pa.Table, column: str, values: list[object]) -> pa.Table:
+    return table.set_column(table.column_names.index(column), column, pa.array(values))
+
+
+def with_pinyin(rows: pa.Table) -> pa.Table:
+    """Registry rows with pinyin filled in, as a caller's Parquet file would have it."""
+    return with_column(
+        rows, "pinyin", [names.pinyin(str(n)) for n in rows.column("name").to_pylist()]
+    )
+
+
 @pytest.fixture(scope="module")
 def index(people: list[dict[str, object]], tmp_path_factory: pytest.TempPathFactory):
     built = ScreeningIndex.build(registry_rows(people), path=tmp_path_factory.mktemp("idx") / "i")
@@ -457,16 +468,11 @@ def test_a_parquet_registry_builds_the_same_index_as_arrow_rows(
 
     # Chunks that do not line up with the file's row groups nor DuckDB's vectors.
     monkeypatch.setattr(index_module, "CHUNK", 70)
-    rows = registry_rows(people[:300])
-    filled = rows.set_column(
-        rows.column_names.index("pinyin"),
-        "pinyin",
-        pa.array([names.pinyin(str(n)) for n in rows.column("name").to_pylist()]),
-    )
+    filled = with_pinyin(registry_rows(people[:300]))
     # Someone not yet placed: Parquet hands paths over as dictionaries, a null among them.
     unplaced = filled.column("path").to_pylist()
     unplaced[150] = None
-    filled = filled.set_column(filled.column_names.index("path"), "path", pa.array(unplaced))
+    filled = with_column(filled, "path", unplaced)
     pq.write_table(filled, tmp_path / "registry.parquet", row_group_size=100)
     from_arrow = ScreeningIndex.build(filled, path=tmp_path / "a")
     from_parquet = ScreeningIndex.build(tmp_path / "registry.parquet", path=tmp_path / "p")
@@ -487,16 +493,11 @@ def test_a_parquet_registry_builds_the_same_index_as_arrow_rows(
 def test_a_parquet_registry_without_pinyin_builds_the_same_index_as_with_it(people, tmp_path: Path):
     import pyarrow.parquet as pq
 
-    rows = registry_rows(people[:200])
-    filled = rows.set_column(
-        rows.column_names.index("pinyin"),
-        "pinyin",
-        pa.array([names.pinyin(str(n)) for n in rows.column("name").to_pylist()]),
-    )
+    filled = with_pinyin(registry_rows(people[:200]))
     # Pinyin left out for one resident: the file's statistics say so, and the build fills it.
     partly = filled.column("pinyin").to_pylist()
     partly[42] = None
-    gap = filled.set_column(filled.column_names.index("pinyin"), "pinyin", pa.array(partly))
+    gap = with_column(filled, "pinyin", partly)
     pq.write_table(gap, tmp_path / "gap.parquet", row_group_size=64)
     pq.write_table(filled, tmp_path / "filled.parquet", row_group_size=64)
     with_gap = ScreeningIndex.build(tmp_path / "gap.parquet", path=tmp_path / "g")
