@@ -368,6 +368,52 @@ def test_training_learns_m_from_the_run(people, tmp_path: Path):
     assert 0.5 < after["share"] <= 1.0
 
 
+def _trained_id_m(matches: int) -> list[float]:
+    """m of the ID's levels after EM on a run whose name-and-birth-alike pairs are
+    ``matches`` people with both IDs agreeing and a quarter as many strangers whose IDs,
+    phones and addresses all differ."""
+    from safecommunity.screening.engine import model as fs
+
+    strangers = matches // 4
+    n = matches + strangers
+
+    def levels(match: int, stranger: int) -> np.ndarray:
+        return np.r_[np.full(matches, match), np.full(strangers, stranger)].astype(np.int8)
+
+    lv = {
+        "id_lv": levels(0, 2),
+        "phone_lv": levels(0, 2),
+        "name_lv": levels(0, 0),
+        "birth_lv": levels(0, 0),
+        "gender_lv": levels(0, 0),
+        "address_lv": levels(0, 2),
+    }
+    assert len(lv["id_lv"]) == n
+    model = {
+        "n": 1_000_000,
+        "share": fs.SHARE_START,
+        "m": {f: list(fs.M_START[f]) for f in fs.FIELDS},
+        "u": {
+            "id": [1e-6, 2e-5, 1 - 2.1e-5],
+            "phone": [1e-6, 1e-4, 1 - 1.01e-4],
+            "name": [5e-6, 5e-6, 2e-4, 1e-3, 3e-2, 0.968_79],
+            "birth": [8e-5, 1e-5, 1e-3, 0.998_91],
+            "gender": [0.5, 0.5],
+            "address": [5e-6, 2e-3, 0.997_995],
+        },
+    }
+    return fs.em(lv, model)["m"]["id"]
+
+
+def test_a_level_no_match_showed_weighs_by_how_many_matches_training_saw():
+    # Two people with one name and birth date but different valid ID numbers: the more
+    # matches showed agreeing IDs, the surer that a disagreeing one is someone else.
+    few, many = _trained_id_m(1_000)[2], _trained_id_m(40_000)[2]
+    assert few == pytest.approx(0.5 / 1_000, rel=0.05)
+    assert many == pytest.approx(0.5 / 40_000, rel=0.05)
+    assert np.log2(many) < np.log2(few) - 5
+
+
 # --- keeping the index current ---------------------------------------------------------------
 
 
