@@ -353,8 +353,10 @@ def test_candidates_show_what_reached_scoring(index, people):
     person = people[40]
     result = screen(index, [record(person, 7)], blind=blind, keep_candidates=True)
     assert result.candidates is not None
-    found = result.candidates.to_pylist()
-    assert {"rec": 7, "rid": person["rid"]} in found
+    found = {row["rid"]: row for row in result.candidates.to_pylist() if row["rec"] == 7}
+    assert found[person["rid"]]["id_lv"] == 0  # "exact", as the match shows it
+    match = next(m for m in result.matches.to_pylist() if m["rid"] == person["rid"])
+    assert found[person["rid"]]["probability"] == pytest.approx(match["probability"])
 
 
 def test_training_learns_m_from_the_run(people, tmp_path: Path):
@@ -626,6 +628,6 @@ def test_records_no_rule_finds_fall_back_to_their_address_and_pinyin(index, peop
     ]
     result = screen(index, rows, blind=blind, keep_candidates=True)
     assert result.candidates is not None
-    found = result.candidates.to_pylist()
+    found = result.candidates.select(["rec", "rid"]).to_pylist()
     assert {"rec": 1, "rid": by_address["rid"]} in found
     assert {"rec": 2, "rid": by_name["rid"]} in found

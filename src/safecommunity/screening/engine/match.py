@@ -526,6 +526,8 @@ def exact_ids(index: ScreeningIndex, recs: Sequence[int], id_keys: Sequence[str]
 class ScreenResult:
     matches: pa.Table
     stats: dict[str, Any] = field(default_factory=dict)
+    # With ``keep_candidates``: rec, rid, probability and each field's level code (-1 missing,
+    # else the index in ``model.LEVELS``) of every pair scored.
     candidates: pa.Table | None = None
 
 
@@ -619,10 +621,14 @@ def screen(
     }
     found = None
     if keep_candidates:
+        # Every pair that reached scoring, whatever its probability: what the benchmarks
+        # measure blocking recall and the calibration of the probabilities on.
         found = pa.table(
             {
                 "rec": pa.array(prepared.recs[ri]),
                 "rid": right.column("rid"),
+                "probability": pa.array(probability),
+                **{f"{f}_lv": pa.array(lv[f"{f}_lv"]) for f in FIELDS},
             }
         )
     return ScreenResult(matches=matches, stats=stats, candidates=found)
