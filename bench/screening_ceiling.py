@@ -1,17 +1,18 @@
 """How far could the engine's F1 go on its own comparisons? The truth-fitted ceiling of a
 recalibration, beside the engine's one fixed threshold.
 
-    .venv/bin/python bench/screening_ceiling.py --residents 1000000
+    .venv/bin/python bench/screening_ceiling.py --residents 1000000 --reuse
 
-Reads the candidate pairs of the last warm run of ``screening_vs_splink`` (each pair's
-comparison levels and probability, ``result-warm.cand.parquet``) and the truth. A
-recalibration may decide per group of pairs alike — the same levels in every field and a
-probability in the same tenth — to accept the whole group or none. Its ceiling uses the
-truth, which no run has: with two folds of the records, each fold's groups are accepted
-where the other fold's same group held more true pairs than false (a group the other fold
-never met keeps the engine's decision). Printed as well, the in-sample "oracle" that picks
-per group with the truth of the very pairs it scores: an upper bound, flattered by
-overfitting. F1 counts every true pair, the ones blocking lost included.
+Screens ``screening_data``'s risk list (``--reuse`` keeps the data) on the screening index
+``screening_vs_splink`` builds in the data folder (built here when missing), keeping every
+candidate pair's comparison levels and probability, and reads the truth. A recalibration
+may decide per group of pairs alike — the same levels in every field and a probability in
+the same tenth — to accept the whole group or none. Its ceiling uses the truth, which no run
+has: with two folds of the records, each fold's groups are accepted where the other fold's
+same group held more true pairs than false (a group the other fold never met keeps the
+engine's decision). Printed as well, the in-sample "oracle" that picks per group with the
+truth of the very pairs it scores: an upper bound, flattered by overfitting. F1 counts every
+true pair, the ones blocking lost included.
 
 If the engine's F1 sits near the cross-validated ceiling, no reweighting of these comparisons
 finds the rest: the errors left are pairs that look alike field for field, true and false.
@@ -23,10 +24,14 @@ finds the rest: the errors left are pairs that look alike field for field, true 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import screening_data
+from screening_data import DataSet
+from screening_vs_splink import read_risk
 
 LEVELS = "id_lv, phone_lv, name_lv, birth_lv, gender_lv, address_lv"
 # Groupings tried, each with the probability's tenth: finer groups fit the truth more closely
@@ -44,22 +49,36 @@ def f1(tp: int, fp: int, truth: int) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
+def scored_pairs(data: DataSet) -> Path:
+    """Every candidate pair of one run on the data's screening index, with its levels and
+    probability, written beside the data."""
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    from safecommunity.screening.engine import ScreeningIndex, screen
+
+    where = data.folder / "screening-index"
+    try:
+        index = ScreeningIndex.open(where)
+    except (FileNotFoundError, OSError, ValueError, KeyError):
+        print(f"(building the screening index in {where})")
+        ScreeningIndex.build(data.registry, path=where).close()
+        index = ScreeningIndex.open(where)
+    result = screen(index, read_risk(data), blind=screening_data.blind, keep_candidates=True)
+    index.close()
+    out = data.folder / "result-ceiling.cand.parquet"
+    assert result.candidates is not None
+    pq.write_table(result.candidates, out)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--residents", type=int, default=1_000_000)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--reuse", action="store_true", help="reuse generated data")
     args = parser.parse_args()
-    folder = args.data_dir or screening_data.default_folder(args.residents)
-    data = screening_data.dataset(folder, args.residents)
-    candidates = data.folder / "result-warm.cand.parquet"
-    if not candidates.exists():
-        raise SystemExit(f"no {candidates}: run bench/screening_vs_splink.py first")
+    data = screening_data.ensure(args.residents, folder=args.data_dir, reuse=args.reuse)
+    candidates = scored_pairs(data)
     con = duckdb.connect()
-    columns = {
-        c for (c,) in con.execute(f"SELECT name FROM parquet_schema('{candidates}')").fetchall()
-    }
-    if "probability" not in columns:
-        raise SystemExit(f"{candidates} has no levels: written by an older engine; rerun the bench")
     con.execute(
         f"""CREATE TABLE pairs AS
         SELECT c.*, t.rec IS NOT NULL AS hit, hash(c.rec) % 2 AS fold
