@@ -377,7 +377,6 @@ def _trained_id_m(matches: int) -> list[float]:
     from safecommunity.screening.engine import model as fs
 
     strangers = matches // 4
-    n = matches + strangers
 
     def levels(match: int, stranger: int) -> np.ndarray:
         return np.r_[np.full(matches, match), np.full(strangers, stranger)].astype(np.int8)
@@ -390,7 +389,6 @@ def _trained_id_m(matches: int) -> list[float]:
         "gender_lv": levels(0, 0),
         "address_lv": levels(0, 2),
     }
-    assert len(lv["id_lv"]) == n
     model = {
         "n": 1_000_000,
         "share": fs.SHARE_START,
