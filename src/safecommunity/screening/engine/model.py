@@ -41,8 +41,10 @@ M_START: dict[str, tuple[float, ...]] = {
     "address": (0.45, 0.15, 0.40),
 }
 U_FLOOR = 1e-9
-# The smallest m any level can have: a number, not a belief. What training may conclude about
-# a level it never saw among matches is set by how many matches it saw (``m_floor``).
+# The m of a level training never saw among matches: at most M_UNSEEN (what a few thousand
+# matches cannot tell from zero), less when more matches were seen (``m_floor``); never under
+# M_FLOOR, a number rather than a belief.
+M_UNSEEN = 1e-4
 M_FLOOR = 1e-6
 SHARE_START = 0.5
 EM_ITERATIONS = 30
@@ -291,10 +293,12 @@ def _em(
 
 def m_floor(matches: float) -> float:
     """The m of a level no match in training showed: half a match in ``matches`` (the
-    add-half estimate). A fixed floor spoke for any training set: 10⁻⁴ let two people with the
-    same name and birth date but different valid ID numbers come out a probable match (−13
-    bits) when fifty thousand matches with both IDs had never once disagreed (−17)."""
-    return max(0.5 / max(matches, 1.0), M_FLOOR)
+    add-half estimate) once that is under M_UNSEEN. A fixed 10⁻⁴ spoke for any training set:
+    it let two people with the same name and birth date but different valid ID numbers come
+    out a probable match (−13 bits) when fifty thousand matches with both IDs had never once
+    disagreed (−17). A smaller run keeps 10⁻⁴: a few hundred matches are no reason to trust
+    a differing ID less."""
+    return max(min(0.5 / max(matches, 1.0), M_UNSEEN), M_FLOOR)
 
 
 def em(lv: dict[str, np.ndarray], model: dict[str, Any]) -> dict[str, Any]:
