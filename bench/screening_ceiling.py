@@ -35,7 +35,7 @@ import duckdb
 import pyarrow.parquet as pq
 import screening_data
 from screening_data import DataSet
-from screening_vs_splink import read_risk
+from screening_vs_splink import read_risk, usable_index
 
 LEVELS = "id_lv, phone_lv, name_lv, birth_lv, gender_lv, address_lv"
 # Groupings tried, each with the probability's tenth: finer groups fit the truth more closely
@@ -87,15 +87,9 @@ def scored_pairs(data: DataSet) -> Path:
     """Every candidate pair of one run on the data's screening index, with its levels and
     probability, written beside the data."""
     os.environ.setdefault("SECRET_KEY", "bench-only")
-    from safecommunity.screening.engine import ScreeningIndex, screen
+    from safecommunity.screening.engine import screen
 
-    where = data.folder / "screening-index"
-    try:
-        index = ScreeningIndex.open(where)
-    except (FileNotFoundError, OSError, ValueError, KeyError):
-        print(f"(building the screening index in {where})")
-        ScreeningIndex.build(data.registry, path=where).close()
-        index = ScreeningIndex.open(where)
+    index = usable_index(data)
     result = screen(index, read_risk(data), blind=screening_data.blind, keep_candidates=True)
     index.close()
     out = data.folder / "result-ceiling.cand.parquet"
@@ -131,8 +125,12 @@ def main() -> None:
     print(
         f"{data.residents:,} residents: {pairs:,} candidate pairs, {blocked:,} of {truth:,} true pairs among them"
     )
+
+    def row(name: str, tp: int, fp: int) -> None:
+        print(f"{name:56}{tp:>8,}{fp:>7,}{truth - tp:>7,}{f1(tp, fp, truth):>9.5f}")
+
     print(f"{'':56}{'TP':>8}{'FP':>7}{'FN':>7}{'F1':>9}")
-    print(f"{'engine, p >= 0.5':56}{tp:>8,}{fp:>7,}{truth - tp:>7,}{f1(tp, fp, truth):>9.5f}")
+    row("engine, p >= 0.5", tp, fp)
     for label, key in GROUPS.items():
         for fitted, other in (
             ("cross-validated", "a.fold <> b.fold"),
@@ -148,13 +146,13 @@ def main() -> None:
                        count(*) FILTER (NOT hit AND coalesce(accept, probability >= {THRESHOLD}))
                 FROM x JOIN decided USING (g, fold)"""
             ).fetchall()[0]
-            name = f"{fitted}: {label}"
-            print(f"{name:56}{tp:>8,}{fp:>7,}{truth - tp:>7,}{f1(tp, fp, truth):>9.5f}")
+            row(f"{fitted}: {label}", tp, fp)
     if args.classifier:
         for rivals in (False, True):
-            tp, fp = classified(con, rivals)
-            name = "cross-validated classifier" + (", with the rivals" if rivals else "")
-            print(f"{name:56}{tp:>8,}{fp:>7,}{truth - tp:>7,}{f1(tp, fp, truth):>9.5f}")
+            row(
+                "cross-validated classifier" + (", with the rivals" if rivals else ""),
+                *classified(con, rivals),
+            )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import screening_data
 from screening_data import DataSet
+from screening_vs_splink import usable_index
 
 RATIO_TARGET = 2.0
 RUNS = 5
@@ -86,22 +87,11 @@ def main() -> None:
     import duckdb
 
     from safecommunity.screening import engine
-    from safecommunity.screening.engine import ScreeningIndex
 
     data = screening_data.ensure(args.residents, folder=args.data_dir, reuse=args.reuse)
     table = probes(data)
 
-    where = data.folder / "screening-index"
-    try:
-        index = None if args.rebuild else ScreeningIndex.open(where)
-    except (FileNotFoundError, OSError, ValueError, KeyError) as exc:
-        print(f"(no usable index in {where}: {exc!r})")
-        index = None
-    if index is None:
-        started = time.perf_counter()
-        ScreeningIndex.build(data.registry, path=where).close()
-        print(f"(index built in {time.perf_counter() - started:.1f} s, not timed)")
-        index = ScreeningIndex.open(where)
+    index = usable_index(data, rebuild=args.rebuild)
     risk = table.select(["rec", "id_key"])
     recs = table.column("rec").to_pylist()
     keys = table.column("id_key").to_pylist()
